@@ -1,0 +1,416 @@
+"""The gate (``Function``), grad mode, and the reverse-mode engine.
+
+A gate's ``forward`` works on raw arrays (numpy or cupy); its ``backward`` works on Tensors, so the
+same rule serves first-order backprop (run under ``no_grad``) and, with ``create_graph=True``,
+records a differentiable graph of the backward pass itself (second derivatives).
+
+Graph ownership (no reference cycles, so memory is freed by reference counting):
+    tensor --grad_fn--> gate --inputs--> tensors        (strong)
+    gate --_out--> its output tensor                     (weak)
+"""
+import threading
+import traceback
+import weakref
+
+import numpy as np
+
+from . import backend
+
+
+# ***** grad mode (per thread) *****
+
+class _GradState(threading.local):
+    enabled = True
+    anomaly = False
+
+
+_state = _GradState()
+
+
+def is_grad_enabled():
+    """True when operations are being recorded into the graph."""
+    return _state.enabled
+
+
+class _GradModeContext:
+    """Context manager and decorator that sets grad mode for its block (per thread)."""
+    mode = True
+
+    def __enter__(self):
+        self._prev = _state.enabled
+        _state.enabled = self.mode
+
+    def __exit__(self, *exc):
+        _state.enabled = self._prev
+
+    def __call__(self, func):
+        def wrapper(*args, **kwargs):
+            with self.__class__():
+                return func(*args, **kwargs)
+        wrapper.__name__, wrapper.__doc__, wrapper.__wrapped__ = func.__name__, func.__doc__, func
+        return wrapper
+
+
+class no_grad(_GradModeContext):
+    """Disable graph recording inside the block or decorated function (``torch.no_grad``)."""
+    mode = False
+
+
+class enable_grad(_GradModeContext):
+    """Re-enable graph recording inside a ``no_grad`` block (``torch.enable_grad``)."""
+    mode = True
+
+
+class set_grad_enabled(_GradModeContext):
+    """Set grad mode to ``mode`` for the block (``torch.set_grad_enabled``)."""
+    def __init__(self, mode=True):
+        self.mode = bool(mode)
+
+    def __call__(self, func):
+        mode = self.mode
+
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(mode):
+                return func(*args, **kwargs)
+        return wrapper
+
+
+class detect_anomaly:
+    """Raise as soon as a gate produces NaN or Inf, forward or backward, naming the gate,
+    its input shapes and the line of user code that created it (``torch.autograd.detect_anomaly``).
+
+    Costs a finiteness check per op and a stack capture per gate; use it for debugging only.
+    """
+
+    def __init__(self, check_nan=True):
+        self.check_nan = check_nan
+
+    def __enter__(self):
+        self._prev = _state.anomaly
+        _state.anomaly = self.check_nan
+
+    def __exit__(self, *exc):
+        _state.anomaly = self._prev
+
+
+class AnomalyError(RuntimeError):
+    """A gate produced NaN or Inf while ``detect_anomaly`` was active."""
+
+
+def _user_frame():
+    """The innermost stack frame outside minigrad's own package, as 'file:line in func: code'."""
+    for frame in reversed(traceback.extract_stack()[:-1]):
+        if "/minigrad/" not in frame.filename.replace("\\", "/") or "/tests/" in frame.filename:
+            return f"{frame.filename}:{frame.lineno} in {frame.name}: {frame.line}"
+    return "<unknown>"
+
+
+def _check_finite(array, what, fn):
+    xp = backend.get_array_module(array)
+    if array.dtype.kind in "fc" and not bool(xp.isfinite(array).all()):
+        bad = "NaN" if bool(xp.isnan(array).any()) else "Inf"
+        shapes = ", ".join(str(t.shape) for t in fn.inputs) if fn.inputs else "no inputs"
+        where = getattr(fn, "_created_at", None) or "<recorded without detect_anomaly>"
+        raise AnomalyError(f"{what} of gate {fn.label} produced {bad} (input shapes: {shapes}); "
+                           f"the gate was created at {where}")
+
+
+# ***** kink recording, used by gradcheck to see finite differences that cross a kink *****
+
+_kink_log = None  # a list while gradcheck records, else None
+
+
+def record_kink(gate, signature):
+    """Called by gates with a kink (relu, abs, max, where, clip): log which branch each element took."""
+    if _kink_log is not None:
+        _kink_log.append((gate, backend.to_numpy(signature)))
+
+
+# ***** the gate *****
+
+_Tensor = []
+
+
+def _tensor_class():
+    """minigrad.tensor.Tensor, looked up once (tensor.py imports this module, not the reverse)."""
+    if not _Tensor:
+        from .tensor import Tensor
+        _Tensor.append(Tensor)
+    return _Tensor[0]
+
+class Function:
+    """A gate: ``forward`` on arrays and ``backward`` on Tensors, side by side.
+
+    Subclass it to define your own differentiable operation (as ``torch.autograd.Function``)::
+
+        class Sigmoid(mg.Function):
+            def forward(self, x):             # x: a numpy/cupy array
+                self.y = 1 / (1 + self.xp.exp(-x))
+                return self.y
+            def backward(self, g):            # g: a Tensor, dL/d(output)
+                y = self.output               # the output Tensor (differentiable)
+                return g * y * (1 - y)        # one gradient per input (None to skip)
+
+        out = Sigmoid.apply(x)
+
+    ``self.inputs`` holds the input Tensors and ``self.needs_input_grad`` tells which need a gradient.
+    Inputs named in ``saves_inputs`` (all by default) and the output when ``saves_output`` is set
+    are version-checked at backward: changing them in place in between is an error.
+    Non-tensor arguments go as keywords to ``apply`` and on to ``forward``.
+    """
+    saves_inputs = None     # indices of inputs whose values backward reads; None means all
+    saves_output = False    # True when backward reads the output's value
+
+    # per-instance attributes (no __slots__: gates keep what backward needs on self, by name)
+    inputs = ()
+    needs_input_grad = ()
+    parents = ()
+    _out = None
+    _versions = None
+    _freed = False
+
+    @property
+    def label(self):
+        """The gate's name in graph pictures and error messages."""
+        return type(self).__name__
+
+    @property
+    def xp(self):
+        """The array module of this gate's inputs."""
+        return backend.get_array_module(*(t.data for t in self.inputs))
+
+    @property
+    def output(self):
+        """The output Tensor (held weakly: alive while the graph is being differentiated)."""
+        return self._out() if self._out is not None else None
+
+    def forward(self, *arrays, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} must define forward")
+
+    def backward(self, g):
+        raise NotImplementedError(f"{type(self).__name__} must define backward")
+
+    @classmethod
+    def apply(cls, *inputs, **kwargs):
+        """Run the gate on Tensors and record it in the graph when any input requires grad."""
+        Tensor = _tensor_class()
+        if not all(type(x) is Tensor for x in inputs):
+            inputs = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
+        fn = cls()
+        fn.inputs = inputs
+        state = _state
+        if state.anomaly:
+            fn._created_at = _user_frame()
+        try:
+            data = fn.forward(*[x.data for x in inputs], **kwargs)
+        except ValueError as e:
+            if "broadcast" not in str(e):
+                raise
+            from .ops import ShapeError
+            raise ShapeError(f"gate {fn.label}: the shapes {' and '.join(str(x.shape) for x in inputs)} "
+                             f"do not broadcast together") from None
+        out = Tensor._wrap(data)
+        if state.anomaly:
+            _check_finite(out.data, "the forward pass", fn)
+        if not state.enabled:
+            return out
+        needs = tuple([x.requires_grad for x in inputs])
+        if True not in needs:
+            return out
+        fn.needs_input_grad = needs
+        fn.parents = tuple([(x.grad_fn or x) if x.requires_grad else None for x in inputs])
+        fn._versions = tuple([x._version for x in inputs])
+        fn._out = weakref.ref(out)
+        out.requires_grad = True
+        out.grad_fn = fn
+        return out
+
+    def _release(self):
+        """Drop what forward kept for backward (the graph's structure stays, for pictures)."""
+        keep = {"inputs", "needs_input_grad", "parents", "_out", "_versions", "_created_at"}
+        for name in [k for k in self.__dict__ if k not in keep]:
+            del self.__dict__[name]
+        self._freed = True
+
+    def _check_versions(self):
+        saved = range(len(self.inputs)) if self.saves_inputs is None else self.saves_inputs
+        for i in saved:
+            x = self.inputs[i]
+            if x._version != self._versions[i]:
+                raise RuntimeError(
+                    f"one of the tensors needed for gradient computation has been modified by an "
+                    f"in-place operation: input {i} of gate {self.label}, a tensor of shape "
+                    f"{x.shape}{' named ' + repr(x.name) if x.name else ''}, is at version "
+                    f"{x._version}; expected version {self._versions[i]}. Use an out-of-place op "
+                    f"(e.g. `x = x + 1` instead of `x += 1`) or .clone() before changing it.")
+        if self.saves_output:
+            out = self.output
+            if out is not None and out._version != 0 and out.grad_fn is self:
+                raise RuntimeError(
+                    f"the output of gate {self.label} (shape {out.shape}) was modified by an "
+                    f"in-place operation, but backward needs its value. Use an out-of-place op.")
+
+
+# ***** toposort and backward pass *****
+
+def _toposort(roots):
+    """Nodes (gates, and leaf tensors that require grad) in post-order, iteratively: no recursion."""
+    order, seen = [], set()
+    stack = [(r, False) for r in roots]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        for p in getattr(node, "parents", ()):  # a leaf tensor has no parents
+            if p is not None and id(p) not in seen:
+                stack.append((p, False))
+    return order
+
+
+def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
+    """Propagate ``root_grads`` from ``roots`` (Tensors) to every node that requires grad.
+
+    With ``capture`` (a dict id(node) -> slot) the gradients of those nodes are returned in a list
+    and no leaf's ``.grad`` is touched (``mg.grad``); otherwise leaf gradients accumulate into ``.grad``.
+    """
+    from .tensor import Tensor
+    nodes = [r.grad_fn or r for r in roots]
+    grads = {}
+    for node, g in zip(nodes, root_grads):
+        grads[id(node)] = g if id(node) not in grads else grads[id(node)] + g
+    captured = [None] * len(capture) if capture is not None else None
+    handed_out = {id(g) for g in root_grads}   # grads already stored somewhere: never alias them twice
+
+    with set_grad_enabled(create_graph):
+        for node in reversed(_toposort(nodes)):
+            g = grads.pop(id(node), None)
+            if g is None:
+                continue
+            if isinstance(node, Tensor):                      # a leaf
+                for hook in node._hooks or ():
+                    new = hook(g)
+                    g = new if new is not None else g
+                if capture is not None:
+                    if id(node) in capture:
+                        captured[capture[id(node)]] = g
+                    continue
+                node._accumulate_grad(g, handed_out, create_graph)
+                continue
+            fn = node
+            out = fn.output
+            if out is not None:
+                for hook in out._hooks or ():
+                    new = hook(g)
+                    g = new if new is not None else g
+                if out._retains_grad and capture is None:
+                    out._accumulate_grad(g, handed_out, create_graph)
+            if capture is not None and id(fn) in capture:
+                captured[capture[id(fn)]] = g
+            if fn._freed:
+                raise RuntimeError(
+                    f"trying to backward through the graph a second time (gate {fn.label}): its saved "
+                    "buffers were freed by the first backward. Pass retain_graph=True to the first "
+                    "backward() if you need to backward twice.")
+            fn._check_versions()
+            gxs = fn.backward(g)
+            if not isinstance(gxs, tuple):
+                gxs = (gxs,)
+            if len(gxs) != len(fn.inputs):
+                raise RuntimeError(f"gate {fn.label} returned {len(gxs)} gradients for "
+                                   f"{len(fn.inputs)} inputs")
+            if _state.anomaly:
+                for gx in gxs:
+                    if gx is not None:
+                        _check_finite(gx.data if isinstance(gx, Tensor) else gx, "the backward pass", fn)
+            if not retain_graph:
+                fn._release()
+            for parent, x, gx in zip(fn.parents, fn.inputs, gxs):
+                if parent is None or gx is None:
+                    continue
+                if not isinstance(gx, Tensor):
+                    gx = Tensor._wrap(gx)
+                if gx.shape != x.shape:
+                    gx = _unbroadcast(gx, x.shape, fn)
+                prev = grads.get(id(parent))
+                grads[id(parent)] = gx if prev is None else prev + gx   # gradients add up at forks
+    return captured
+
+
+def _unbroadcast(g, shape, fn):
+    """Sum a gradient over the axes along which its input was broadcast: the one place that knows."""
+    try:
+        return g.sum_to(shape)
+    except ValueError:
+        raise RuntimeError(f"gate {fn.label} returned a gradient of shape {g.shape} for an input of "
+                           f"shape {shape}") from None
+
+
+def backward(tensor, gradient=None, retain_graph=False, create_graph=False):
+    """Accumulate d(tensor)/d(leaf) into every leaf's ``.grad`` (see ``Tensor.backward``)."""
+    from .tensor import Tensor
+    if not tensor.requires_grad:
+        raise RuntimeError("backward() on a tensor that does not require grad and has no grad_fn: "
+                           "create an input with requires_grad=True, and do not compute under no_grad()")
+    if gradient is None:
+        if tensor.data.size != 1:
+            raise RuntimeError(f"backward() without a gradient argument needs a scalar output, got shape "
+                               f"{tensor.shape}; pass gradient= of that shape (or call .sum() first)")
+        gradient = Tensor._wrap(tensor.xp.ones_like(tensor.data))
+    else:
+        gradient = _as_grad(gradient, tensor)
+    _run_backward([tensor], [gradient], retain_graph or create_graph, create_graph)
+
+
+def _as_grad(gradient, tensor):
+    from .tensor import Tensor
+    if not isinstance(gradient, Tensor):
+        gradient = Tensor(gradient, dtype=tensor.dtype, device=tensor.device)
+    if gradient.shape != tensor.shape:
+        raise RuntimeError(f"gradient has shape {gradient.shape} but the output has shape {tensor.shape}")
+    return gradient
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+    """Gradients of ``outputs`` with respect to ``inputs``, returned as a tuple (``torch.autograd.grad``).
+
+    No ``.grad`` attribute is touched. With ``create_graph=True`` the results are differentiable.
+    """
+    from .tensor import Tensor
+    single_out = isinstance(outputs, Tensor)
+    outputs = [outputs] if single_out else list(outputs)
+    single_in = isinstance(inputs, Tensor)
+    inputs = [inputs] if single_in else list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs]
+    root_grads = []
+    for out, g in zip(outputs, grad_outputs):
+        if not out.requires_grad:
+            raise RuntimeError(f"an output of shape {out.shape} does not require grad")
+        if g is None:
+            if out.data.size != 1:
+                raise RuntimeError(f"grad_outputs must be given for a non-scalar output of shape {out.shape}")
+            g = Tensor._wrap(out.xp.ones_like(out.data))
+        root_grads.append(_as_grad(g, out))
+    capture = {}
+    for i, x in enumerate(inputs):
+        if not x.requires_grad:
+            raise RuntimeError(f"input {i} (shape {x.shape}) does not require grad")
+        capture[id(x.grad_fn or x)] = i
+    if retain_graph is None:
+        retain_graph = create_graph
+    result = _run_backward(outputs, root_grads, retain_graph, create_graph, capture)
+    for i, g in enumerate(result):
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(f"input {i} (shape {inputs[i].shape}) was not used to compute the "
+                                   "outputs; pass allow_unused=True to get None for it")
+        elif g.shape != inputs[i].shape:
+            result[i] = g.sum_to(inputs[i].shape)
+    return tuple(result)

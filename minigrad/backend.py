@@ -1,0 +1,94 @@
+"""The one dispatch point between NumPy (CPU) and CuPy (GPU).
+
+Every gate asks this module for its array module (``xp``); nothing else in minigrad imports
+cupy, and no gate imports numpy for computation.
+"""
+import numpy as np
+
+_cupy = None           # the cupy module once imported successfully
+_cupy_error = None     # why it could not be imported, kept for the error message
+_cupy_ndarray = ()     # cupy.ndarray once known; an empty tuple never matches isinstance
+
+
+def _load_cupy():
+    """Import cupy once, lazily; remember the failure so the error can explain it."""
+    global _cupy, _cupy_error, _cupy_ndarray
+    if _cupy is None and _cupy_error is None:
+        try:
+            import cupy
+            cupy.cuda.runtime.getDeviceCount()  # raises when no GPU or driver is present
+            _cupy, _cupy_ndarray = cupy, cupy.ndarray
+        except Exception as e:  # ImportError, CUDARuntimeError, ...
+            _cupy_error = e
+    return _cupy
+
+
+def cuda_is_available():
+    """True when cupy imports and sees at least one GPU."""
+    return _load_cupy() is not None
+
+
+def available_devices():
+    """The devices this machine can run on: ``["cpu"]`` plus ``"cuda"`` when a GPU is usable."""
+    return ["cpu", "cuda"] if cuda_is_available() else ["cpu"]
+
+
+def normalize_device(device):
+    """Map ``None``/``"cpu"``/``"cuda"``/``"cuda:0"`` to ``"cpu"`` or ``"cuda"``; reject anything else."""
+    if device is None:
+        return "cpu"
+    name = str(device)
+    if name == "cpu":
+        return "cpu"
+    if name == "cuda" or name.startswith("cuda:"):
+        if _load_cupy() is None:
+            raise RuntimeError(
+                f"device {name!r} needs CuPy and an NVIDIA GPU, but they are not usable here "
+                f"({type(_cupy_error).__name__}: {_cupy_error}). "
+                "Install the extra with `pip install minigrad[cuda]` on a machine with a GPU.")
+        return "cuda"
+    raise ValueError(f"unknown device {device!r}: expected 'cpu' or 'cuda'")
+
+
+def xp_for(device):
+    """The array module (numpy or cupy) that computes on ``device``."""
+    return np if device == "cpu" else _load_cupy()
+
+
+def get_array_module(*arrays):
+    """numpy or cupy, from the type of the arrays (Chainer's ``get_array_module``)."""
+    for a in arrays:
+        if _cupy_ndarray and isinstance(a, _cupy_ndarray):
+            return _cupy
+    return np
+
+
+def device_of(array):
+    """``"cuda"`` for a cupy array, ``"cpu"`` otherwise."""
+    return "cuda" if _cupy_ndarray and isinstance(array, _cupy_ndarray) else "cpu"
+
+
+def is_array(x):
+    """True for numpy and cupy arrays."""
+    return isinstance(x, np.ndarray) or bool(_cupy_ndarray) and isinstance(x, _cupy_ndarray)
+
+
+def to_device(array, device):
+    """Copy ``array`` to ``device`` (a no-op when it is there already)."""
+    if device == "cpu":
+        return array.get() if _cupy_ndarray and isinstance(array, _cupy_ndarray) else array
+    return _load_cupy().asarray(array)
+
+
+def to_numpy(array):
+    """A numpy array with the same values (copied from the GPU when needed)."""
+    return array.get() if _cupy_ndarray and isinstance(array, _cupy_ndarray) else np.asarray(array)
+
+
+def scatter_add(out, index, values):
+    """``out[index] += values`` where repeated indices accumulate (numpy's ``add.at``)."""
+    if _cupy_ndarray and isinstance(out, _cupy_ndarray):
+        import cupyx
+        cupyx.scatter_add(out, index, values)
+    else:
+        np.add.at(out, index, values)

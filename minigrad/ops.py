@@ -1,0 +1,484 @@
+"""The primitive gates: each one's forward (on xp arrays) beside its local gradient (on Tensors).
+
+Every other operation is composed from these in tensor.py. Gates never broadcast their gradients
+back: the engine sums each input's gradient to the input's shape in one place (autograd._unbroadcast).
+"""
+import numpy as np
+
+from . import backend
+from .autograd import Function, record_kink
+
+
+class ShapeError(ValueError, RuntimeError):
+    """Shapes that do not fit an operation (catchable as ValueError or, as in PyTorch, RuntimeError)."""
+
+
+# The gradient each gate with a kink uses exactly at its kink. gradcheck reports crossed kinks with
+# these words, and the docs print this table: one source for both.
+KINKS = {
+    "ReLU": "relu'(0) = 0 (the gradient is routed only where x > 0), as in PyTorch",
+    "Abs": "abs'(0) = 0 (sign(0) = 0), as in PyTorch",
+    "Maximum": "max(a, b) with a == b sends half the gradient to each input, as in PyTorch",
+    "Max": "a reduction max (or min) with ties splits the gradient evenly among the tied winners",
+    "Clip": "clip(x, lo, hi) passes the gradient at x == lo and x == hi (gradient 1 on the bounds)",
+    "Where": "where(cond, a, b) routes the gradient by cond; conditions built from comparisons "
+             "(leaky_relu, elu, hardtanh, ...) switch branch where the comparison flips",
+    "Getitem": "indexing with a mask computed from the data selects different elements across the kink",
+}
+
+
+# ***** unary ops *****
+
+class Neg(Function):
+    saves_inputs = ()
+    def forward(self, x): return -x
+    def backward(self, g): return -g
+
+
+class Exp(Function):
+    saves_inputs, saves_output = (), True
+    def forward(self, x): return self.xp.exp(x)
+    def backward(self, g): return g * self.output                       # d/dx e^x = e^x
+
+
+class Log(Function):
+    def forward(self, x): return self.xp.log(x)
+    def backward(self, g): return g / self.inputs[0]                    # 1/x
+
+
+class Sqrt(Function):
+    saves_inputs, saves_output = (), True
+    def forward(self, x): return self.xp.sqrt(x)
+    def backward(self, g): return g / (self.output * 2.0)               # 1 / (2 sqrt(x))
+
+
+class Sin(Function):
+    def forward(self, x): return self.xp.sin(x)
+    def backward(self, g): return g * self.inputs[0].cos()
+
+
+class Cos(Function):
+    def forward(self, x): return self.xp.cos(x)
+    def backward(self, g): return -g * self.inputs[0].sin()
+
+
+class Tanh(Function):
+    saves_inputs, saves_output = (), True
+    def forward(self, x): return self.xp.tanh(x)
+    def backward(self, g):
+        y = self.output
+        return g * (1.0 - y * y)                                        # 1 - tanh^2
+
+
+class Sigmoid(Function):
+    # NOTE: a gate of its own, not 1/(1+exp(-x)): exp(-x) overflows for x << 0, and the notes'
+    # "grouped gate" has the simple local gradient y(1 - y).
+    saves_inputs, saves_output = (), True
+
+    def forward(self, x):
+        xp = self.xp
+        e = xp.exp(-xp.abs(x))                     # never overflows
+        return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+    def backward(self, g):
+        y = self.output
+        return g * y * (1.0 - y)
+
+
+class ReLU(Function):
+    saves_inputs = ()
+
+    def forward(self, x):
+        self.mask = x > 0
+        record_kink("ReLU", self.mask)
+        return x * self.mask
+
+    def backward(self, g): return g * self.mask                         # the gate passes or blocks
+
+
+class Abs(Function):
+    saves_inputs = ()
+
+    def forward(self, x):
+        self.sign = self.xp.sign(x)
+        record_kink("Abs", self.sign)
+        return self.xp.abs(x)
+
+    def backward(self, g): return g * self.sign
+
+
+class Softplus(Function):
+    # NOTE: a gate, not relu(x) + log(1 + exp(-|x|)): that composition's subgradients at 0 give 0
+    # where the true derivative is sigmoid(0) = 0.5.
+    def forward(self, x, beta=1.0, threshold=20.0):
+        self.beta = beta
+        xp, bx = self.xp, x * beta
+        return xp.where(bx > threshold, x, xp.logaddexp(0, bx) / beta).astype(x.dtype, copy=False)
+
+    def backward(self, g): return g * (self.inputs[0] * self.beta).sigmoid()
+
+
+class Clip(Function):
+    saves_inputs = ()
+
+    def forward(self, x, lo=None, hi=None):
+        xp = self.xp
+        inside = xp.ones(x.shape, dtype=bool)
+        side = xp.zeros(x.shape, dtype=np.int8)
+        if lo is not None:
+            inside &= x >= lo
+            side -= x < lo
+        if hi is not None:
+            inside &= x <= hi
+            side += x > hi
+        self.inside = inside
+        record_kink("Clip", side)
+        return xp.clip(x, lo, hi).astype(x.dtype, copy=False)
+
+    def backward(self, g): return g * self.inside
+
+
+class Cast(Function):
+    saves_inputs = ()
+
+    def forward(self, x, dtype=None):
+        self.src = x.dtype
+        return x.astype(dtype)
+
+    def backward(self, g): return g.to(dtype=self.src)
+
+
+class ToDevice(Function):
+    saves_inputs = ()
+
+    def forward(self, x, device="cpu"):
+        self.src = backend.device_of(x)
+        return backend.to_device(x, device)
+
+    def backward(self, g): return g.to(self.src)
+
+
+class Clone(Function):
+    saves_inputs = ()
+    def forward(self, x): return x.copy()
+    def backward(self, g): return g
+
+
+# ***** binary ops *****
+
+class Add(Function):
+    saves_inputs = ()
+    def forward(self, a, b): return a + b
+    def backward(self, g):
+        return (g if self.needs_input_grad[0] else None,
+                g if self.needs_input_grad[1] else None)
+
+
+class Sub(Function):
+    saves_inputs = ()
+    def forward(self, a, b): return a - b
+    def backward(self, g):
+        return (g if self.needs_input_grad[0] else None,
+                -g if self.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    def forward(self, a, b): return a * b
+    def backward(self, g):
+        a, b = self.inputs                                              # the mul gate swaps its inputs
+        return (g * b if self.needs_input_grad[0] else None,
+                g * a if self.needs_input_grad[1] else None)
+
+
+class Div(Function):
+    def forward(self, a, b): return a / b
+    def backward(self, g):
+        a, b = self.inputs
+        ga = g / b if self.needs_input_grad[0] else None
+        gb = -(g * a) / (b * b) if self.needs_input_grad[1] else None  # d(a/b)/db = -a/b^2
+        return ga, gb
+
+
+class PowScalar(Function):
+    saves_inputs = (0,)
+
+    def forward(self, x, p=2.0):
+        self.p = p
+        return x ** p
+
+    def backward(self, g):
+        x, p = self.inputs[0], self.p
+        if p == 2:
+            return g * x * 2.0
+        return g * (x ** (p - 1)) * p                                   # p x^(p-1)
+
+
+class Pow(Function):
+    def forward(self, a, b): return a ** b
+    def backward(self, g):
+        a, b = self.inputs
+        ga = g * b * a ** (b - 1.0) if self.needs_input_grad[0] else None
+        gb = g * (a ** b) * a.log() if self.needs_input_grad[1] else None  # d(a^b)/db = a^b ln a
+        return ga, gb
+
+
+class Maximum(Function):
+    saves_inputs = ()
+
+    def forward(self, a, b):
+        xp = self.xp
+        self.share_a = (a > b) + 0.5 * (a == b)   # the max gate routes the gradient to the winner
+        record_kink("Maximum", xp.sign(a - b))
+        return xp.maximum(a, b)
+
+    def backward(self, g):
+        ga = g * self.share_a.astype(g.dtype) if self.needs_input_grad[0] else None
+        gb = g * (1.0 - self.share_a).astype(g.dtype) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Where(Function):
+    saves_inputs = ()
+
+    def forward(self, a, b, cond=None):
+        self.cond = cond
+        record_kink("Where", cond)
+        return self.xp.where(cond, a, b)
+
+    def backward(self, g):
+        from .tensor import where
+        zero = 0.0
+        return (where(self.cond, g, zero) if self.needs_input_grad[0] else None,
+                where(self.cond, zero, g) if self.needs_input_grad[1] else None)
+
+
+# ***** reduce ops *****
+
+def _norm_dims(dim, ndim):
+    """dim (None, int or tuple, negatives allowed) as a sorted tuple of axes."""
+    if dim is None:
+        return tuple(range(ndim))
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    out = []
+    for d in dims:
+        if not -max(ndim, 1) <= d < max(ndim, 1):
+            raise IndexError(f"dimension {d} is out of range for a tensor of {ndim} dimensions")
+        out.append(d % ndim if ndim else 0)
+    return tuple(sorted(set(out)))
+
+
+def _kept_shape(shape, axes):
+    return tuple(1 if i in axes else s for i, s in enumerate(shape))
+
+
+class Sum(Function):
+    saves_inputs = ()
+
+    def forward(self, x, dim=None, keepdim=False):
+        self.axes = _norm_dims(dim, x.ndim)
+        self.in_shape = x.shape
+        return x.sum(axis=self.axes, keepdims=keepdim)
+
+    def backward(self, g):
+        return g.reshape(_kept_shape(self.in_shape, self.axes)).expand(self.in_shape)
+
+
+class Max(Function):
+    saves_inputs = ()
+
+    def forward(self, x, dim=None, keepdim=False):
+        if x.size == 0:
+            raise ShapeError(f"max of an empty tensor of shape {x.shape}: the result is undefined")
+        self.axes = _norm_dims(dim, x.ndim)
+        self.in_shape = x.shape
+        m = x.max(axis=self.axes, keepdims=True)
+        winners = x == m
+        record_kink("Max", winners)
+        self.share = winners / winners.sum(axis=self.axes, keepdims=True)   # ties split evenly
+        self.share = self.share.astype(x.dtype, copy=False)
+        return m if keepdim else m.reshape(tuple(s for i, s in enumerate(x.shape) if i not in self.axes))
+
+    def backward(self, g):
+        return g.reshape(_kept_shape(self.in_shape, self.axes)) * self.share
+
+
+# ***** movement ops *****
+
+class Reshape(Function):
+    saves_inputs = ()
+
+    def forward(self, x, shape=None):
+        self.in_shape = x.shape
+        try:
+            return x.reshape(shape)
+        except ValueError:
+            raise ShapeError(f"cannot reshape a tensor of shape {x.shape} ({x.size} elements) "
+                             f"into shape {tuple(shape)}") from None
+
+    def backward(self, g): return g.reshape(self.in_shape)
+
+
+class Permute(Function):
+    saves_inputs = ()
+
+    def forward(self, x, dims=None):
+        self.dims = dims
+        return x.transpose(dims)
+
+    def backward(self, g): return g.permute(*np.argsort(self.dims).tolist())
+
+
+class Expand(Function):
+    saves_inputs = ()
+
+    def forward(self, x, shape=None):
+        self.in_shape = x.shape
+        return self.xp.broadcast_to(x, shape)
+
+    def backward(self, g): return g.sum_to(self.in_shape)
+
+
+def sum_to_axes(shape, target):
+    """The axes to sum (and whether to drop leading ones) to bring ``shape`` down to ``target``."""
+    lead = len(shape) - len(target)
+    if lead < 0 or any(t != 1 and t != s for s, t in zip(shape[lead:], target)):
+        raise ShapeError(f"cannot sum a gradient of shape {tuple(shape)} to shape {tuple(target)}")
+    return tuple(range(lead)) + tuple(lead + i for i, t in enumerate(target) if t == 1 and shape[lead + i] != 1)
+
+
+class SumTo(Function):
+    saves_inputs = ()
+
+    def forward(self, x, shape=None):
+        self.in_shape = x.shape
+        axes = sum_to_axes(x.shape, shape)
+        return x.sum(axis=axes, keepdims=True).reshape(shape) if axes else x.reshape(shape)
+
+    def backward(self, g): return g.expand(self.in_shape)
+
+
+class Getitem(Function):
+    saves_inputs = ()
+
+    def forward(self, x, index=None):
+        self.index, self.in_shape = index, x.shape
+        if _has_mask(index):
+            record_kink("Getitem", _mask_of(index))
+        try:
+            return x[index]
+        except IndexError as e:
+            raise IndexError(f"index {_show_index(index)} is out of range for a tensor of shape "
+                             f"{x.shape}: {e}") from None
+
+    def backward(self, g): return IndexAdd.apply(g, index=self.index, shape=self.in_shape)
+
+
+class IndexAdd(Function):
+    """Scatter-add ``g`` into zeros of ``shape`` at ``index`` (repeated indices accumulate)."""
+    saves_inputs = ()
+
+    def forward(self, g, index=None, shape=None):
+        self.index = index
+        out = self.xp.zeros(shape, dtype=g.dtype)
+        if _is_basic(index):
+            out[index] = g               # slices and ints never repeat: plain assignment
+        else:
+            backend.scatter_add(out, index, g)
+        return out
+
+    def backward(self, gg): return Getitem.apply(gg, index=self.index)
+
+
+class SetItem(Function):
+    """``x`` with ``x[index] = v`` (out of place); used by ``Tensor.__setitem__`` under grad."""
+    saves_inputs = ()
+
+    def forward(self, x, v, index=None):
+        self.index = index
+        out = x.copy()
+        out[index] = v
+        return out
+
+    def backward(self, g):
+        gx = gv = None
+        if self.needs_input_grad[0]:
+            keep = self.xp.ones(g.shape, dtype=g.dtype)
+            keep[self.index] = 0
+            gx = g * keep
+        if self.needs_input_grad[1]:
+            gv = g[self.index]
+        return gx, gv
+
+
+def _is_basic(index):
+    items = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(i, (int, slice, type(None), type(Ellipsis))) for i in items)
+
+
+def _has_mask(index):
+    items = index if isinstance(index, tuple) else (index,)
+    return any(getattr(i, "dtype", None) == bool for i in items)
+
+
+def _mask_of(index):
+    items = index if isinstance(index, tuple) else (index,)
+    return next(i for i in items if getattr(i, "dtype", None) == bool)
+
+
+def _show_index(index):
+    items = index if isinstance(index, tuple) else (index,)
+    return ", ".join(f"array{tuple(i.shape)}" if backend.is_array(i) else repr(i) for i in items)
+
+
+class Cat(Function):
+    saves_inputs = ()
+
+    def forward(self, *xs, dim=0):
+        self.dim = dim
+        self.sizes = [x.shape[dim] for x in xs]
+        return self.xp.concatenate(xs, axis=dim)
+
+    def backward(self, g):
+        grads, start = [], 0
+        lead = (slice(None),) * self.dim
+        for size, needed in zip(self.sizes, self.needs_input_grad):
+            grads.append(g[lead + (slice(start, start + size),)] if needed else None)
+            start += size
+        return tuple(grads)
+
+
+class Pad(Function):
+    saves_inputs = ()
+
+    def forward(self, x, widths=None, value=0.0):
+        self.keep = tuple(slice(lo, lo + s) for (lo, _), s in zip(widths, x.shape))
+        return self.xp.pad(x, widths, mode="constant", constant_values=value)
+
+    def backward(self, g): return g[self.keep]
+
+
+# ***** matmul *****
+
+class MatMul(Function):
+    def forward(self, a, b):
+        ka = a.shape[-1]
+        kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
+        if a.ndim == 0 or b.ndim == 0 or ka != kb:
+            raise ShapeError(f"matmul of shapes {a.shape} and {b.shape}: the inner sizes differ "
+                             f"({ka} vs {kb}); for A @ B the last size of A must equal the "
+                             "second-to-last size of B (transpose one operand?)")
+        return a @ b
+
+    def backward(self, g):
+        a, b = self.inputs
+        if a.ndim == 2 and b.ndim == 2:                                 # the common case: dW = X^T dY
+            return (g @ b.T if self.needs_input_grad[0] else None,
+                    a.T @ g if self.needs_input_grad[1] else None)
+        # NOTE: 1-D operands are promoted to matrices as numpy does, then the extra axis dropped
+        a2 = a if a.ndim > 1 else a.reshape(1, -1)
+        b2 = b if b.ndim > 1 else b.reshape(-1, 1)
+        g2 = g.unsqueeze(-2) if a.ndim == 1 else g
+        g2 = g2.unsqueeze(-1) if b.ndim == 1 else g2
+        ga = (g2 @ b2.mT).sum_to(a2.shape).reshape(a.shape) if self.needs_input_grad[0] else None
+        gb = (a2.mT @ g2).sum_to(b2.shape).reshape(b.shape) if self.needs_input_grad[1] else None
+        return ga, gb
