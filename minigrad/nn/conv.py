@@ -1,0 +1,419 @@
+"""Convolution and pooling on NCHW tensors: the notes' im2col + one matrix multiply, and max
+pooling with "switches".
+
+The gates here move pixels around and do no arithmetic of their own, so each one's backward is
+another of them (im2col <-> col2im, scatter-to-switches <-> gather-from-switches): the backward
+pass is made of gates again, and second derivatives through conv and pooling work.
+
+Output size, as in the notes (and floored, as in PyTorch, when the window does not fit evenly):
+    OH = (H + 2P - D*(F - 1) - 1) // S + 1          (D = 1 gives the notes' (W - F + 2P)/S + 1)
+"""
+import math
+
+from ..autograd import Function, no_grad, record_kink
+from ..ops import KINKS, ShapeError
+from ..tensor import Tensor, empty
+from .module import Module, Parameter
+
+KINKS.setdefault(
+    "MaxPool2d", "max pooling routes the whole gradient to the first maximum of each window "
+    "(its switch), as in PyTorch; a tie is broken towards the earlier element")
+
+
+# ***** argument helpers *****
+
+def _pair(v, what):
+    """An int or a pair of ints as a pair (PyTorch's ``_pair``)."""
+    if isinstance(v, Tensor):
+        v = v.item()
+    if isinstance(v, (tuple, list)):
+        if len(v) != 2:
+            raise ValueError(f"{what} must be an int or a pair of ints, got {v!r}")
+        return int(v[0]), int(v[1])
+    return int(v), int(v)
+
+
+def _out_size(size, k, s, d, pad):
+    return (size + pad - d * (k - 1) - 1) // s + 1
+
+
+def _geometry(name, shape, kernel, stride, padding, dilation):
+    """Check a 2-D window against an (N, C, H, W) input; return the output's (OH, OW).
+
+    ``padding`` is ((top, bottom), (left, right)).
+    """
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    (pt, pb), (pl, pr) = padding
+    if min(kh, kw) < 1 or min(sh, sw) < 1 or min(dh, dw) < 1:
+        raise ValueError(f"{name}: kernel_size {kernel}, stride {stride} and dilation {dilation} "
+                         "must be positive")
+    if min(pt, pb, pl, pr) < 0:
+        raise ValueError(f"{name}: padding must be non-negative, got {padding}")
+    H, W = shape[2] + pt + pb, shape[3] + pl + pr
+    eh, ew = dh * (kh - 1) + 1, dw * (kw - 1) + 1       # the dilated kernel's extent
+    if eh > H or ew > W:
+        raise ShapeError(f"{name}: the kernel (extent {eh}x{ew}: size {kernel}, dilation {dilation}) "
+                         f"is bigger than the padded input ({H}x{W}: input of shape {tuple(shape)}, "
+                         f"padding {padding})")
+    return _out_size(H, kh, sh, dh, 0), _out_size(W, kw, sw, dw, 0)
+
+
+def _padded(xp, x, padding, value):
+    (pt, pb), (pl, pr) = padding
+    if not (pt or pb or pl or pr):
+        return x
+    return xp.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr)), mode="constant", constant_values=value)
+
+
+def _windows(xp, x, kernel, stride, dilation, window_last):
+    """A strided view of every window of the (already padded) array ``x`` (N, C, H, W), no copy:
+    (N, C, kh, kw, OH, OW), or (N, C, OH, OW, kh, kw) with ``window_last``."""
+    N, C, H, W = x.shape
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    OH, OW = _out_size(H, kh, sh, dh, 0), _out_size(W, kw, sw, dw, 0)
+    sN, sC, sH, sW = x.strides
+    if window_last:
+        shape, strides = (N, C, OH, OW, kh, kw), (sN, sC, sH * sh, sW * sw, sH * dh, sW * dw)
+    else:
+        shape, strides = (N, C, kh, kw, OH, OW), (sN, sC, sH * dh, sW * dw, sH * sh, sW * sw)
+    return xp.lib.stride_tricks.as_strided(x, shape=shape, strides=strides)
+
+
+def _fold(xp, piece, shape, dtype, out_hw, kernel, stride, padding, dilation):
+    """col2im: add window pieces back onto an (N, C, H, W) canvas. ``piece(i, j)`` is the
+    (N, C, OH, OW) slab of kernel offset (i, j); overlapping windows add up (gradients at forks).
+
+    One strided-slice add per kernel offset: no loop over batch, channels or pixels.
+    """
+    N, C, H, W = shape
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    (pt, pb), (pl, pr) = padding
+    OH, OW = out_hw
+    out = xp.zeros((N, C, H + pt + pb, W + pl + pr), dtype=dtype)
+    for i in range(kh):
+        for j in range(kw):
+            out[:, :, i * dh:i * dh + sh * (OH - 1) + 1:sh, j * dw:j * dw + sw * (OW - 1) + 1:sw] += piece(i, j)
+    if pt or pb or pl or pr:
+        out = out[:, :, pt:pt + H, pl:pl + W]
+    return out
+
+
+# ***** im2col / col2im gates *****
+
+class Im2Col(Function):
+    """(N, C, H, W) -> (N, C*kh*kw, OH*OW): every receptive field stretched into a column."""
+    saves_inputs = ()
+
+    def forward(self, x, geom=None):
+        kernel, stride, padding, dilation = self.geom = geom
+        self.shape = x.shape
+        xp = self.xp
+        cols = _windows(xp, _padded(xp, x, padding, 0), kernel, stride, dilation, window_last=False)
+        N, C, kh, kw, OH, OW = cols.shape
+        return cols.reshape(N, C * kh * kw, OH * OW)     # the one copy: overlapping fields duplicate pixels
+
+    def backward(self, g):
+        return Col2Im.apply(g, shape=self.shape, geom=self.geom)
+
+
+class Col2Im(Function):
+    """(N, C*kh*kw, OH*OW) -> (N, C, H, W): columns added back where their pixels came from."""
+    saves_inputs = ()
+
+    def forward(self, cols, shape=None, geom=None):
+        kernel, stride, padding, dilation = self.geom = geom
+        (kh, kw), (pt, pb), (pl, pr) = kernel, *padding
+        OH = _out_size(shape[2] + pt + pb, kh, stride[0], dilation[0], 0)
+        OW = _out_size(shape[3] + pl + pr, kw, stride[1], dilation[1], 0)
+        cols = cols.reshape(shape[0], shape[1], kh, kw, OH, OW)
+        return _fold(self.xp, lambda i, j: cols[:, :, i, j], shape, cols.dtype, (OH, OW), *geom)
+
+    def backward(self, g):
+        return Im2Col.apply(g, geom=self.geom)
+
+
+# ***** max pooling gates: the notes' "switches" *****
+
+class MaxPool2dGate(Function):
+    """Max over each window; remembers the argmax (the switch) of every window for backward."""
+    saves_inputs = ()
+    label = "MaxPool2d"
+
+    def forward(self, x, geom=None):
+        kernel, stride, padding, dilation = self.geom = geom
+        self.shape = x.shape
+        xp = self.xp
+        fill = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
+        win = _windows(xp, _padded(xp, x, padding, fill), kernel, stride, dilation, window_last=True)
+        win = win.reshape(win.shape[:4] + (-1,))                      # (N, C, OH, OW, kh*kw), a copy
+        self.switches = win.argmax(axis=-1)                           # first max wins, as PyTorch
+        record_kink("MaxPool2d", self.switches)
+        return xp.take_along_axis(win, self.switches[..., None], axis=-1)[..., 0]
+
+    def backward(self, g):
+        return _SwitchScatter.apply(g, switches=self.switches, shape=self.shape, geom=self.geom)
+
+
+class _SwitchScatter(Function):
+    """Route each window's gradient to its switch: (N, C, OH, OW) -> (N, C, H, W)."""
+    saves_inputs = ()
+
+    def forward(self, g, switches=None, shape=None, geom=None):
+        self.switches, self.geom = switches, geom
+        xp = self.xp
+        kernel, stride, padding, dilation = geom
+        kh, kw = kernel
+        N, C, OH, OW = g.shape
+        if kernel == stride and dilation == (1, 1) and padding == ((0, 0), (0, 0)):
+            # NOTE: fast path: the windows tile the input, so the routed gradient is a reshape away
+            gwin = (switches[..., None] == xp.arange(kh * kw)) * g[..., None]
+            gwin = gwin.reshape(N, C, OH, OW, kh, kw).transpose(0, 1, 2, 4, 3, 5).reshape(N, C, OH * kh, OW * kw)
+            if (OH * kh, OW * kw) == tuple(shape[2:]):
+                return gwin
+            out = xp.zeros(shape, dtype=g.dtype)          # rows/cols no window reached get zero
+            out[:, :, :OH * kh, :OW * kw] = gwin
+            return out
+        return _fold(xp, lambda i, j: g * (switches == i * kw + j), shape, g.dtype, (OH, OW), *geom)
+
+    def backward(self, gg):
+        return _SwitchGather.apply(gg, switches=self.switches, geom=self.geom)
+
+
+class _SwitchGather(Function):
+    """Read each window's switch: (N, C, H, W) -> (N, C, OH, OW); linear, the scatter's adjoint."""
+    saves_inputs = ()
+
+    def forward(self, x, switches=None, geom=None):
+        self.switches, self.geom, self.shape = switches, geom, x.shape
+        xp = self.xp
+        kernel, stride, padding, dilation = geom
+        win = _windows(xp, _padded(xp, x, padding, 0), kernel, stride, dilation, window_last=True)
+        win = win.reshape(win.shape[:4] + (-1,))
+        return xp.take_along_axis(win, switches[..., None], axis=-1)[..., 0]
+
+    def backward(self, g):
+        return _SwitchScatter.apply(g, switches=self.switches, shape=self.shape, geom=self.geom)
+
+
+# ***** functional forms *****
+
+def _padding(name, padding, kernel, stride, dilation):
+    """PyTorch's ``padding`` (int, pair, 'valid' or 'same') as ((top, bottom), (left, right))."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0, 0), (0, 0)
+        if padding == "same":
+            if stride != (1, 1):
+                raise ValueError(f"{name}: padding='same' needs stride 1, got stride {stride}")
+            # NOTE: an even kernel cannot be centred; the extra row/column goes bottom/right, as PyTorch
+            total = [d * (k - 1) for k, d in zip(kernel, dilation)]
+            return tuple((t // 2, t - t // 2) for t in total)
+        raise ValueError(f"{name}: padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
+    ph, pw = _pair(padding, f"{name}: padding")
+    return (ph, ph), (pw, pw)
+
+
+def _batched(name, input, expected):
+    """Accept (N, C, H, W) or an unbatched (C, H, W) input (as PyTorch); return the 4-D view and
+    whether to drop the batch dimension again."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name}: expected a Tensor input, got {type(input).__name__}")
+    if input.ndim == 4:
+        return input, False
+    if input.ndim == 3:
+        return input.unsqueeze(0), True
+    raise ShapeError(f"{name}: expected input of shape {expected} (or unbatched without N), "
+                     f"got {tuple(input.shape)}")
+
+
+def _conv2d(name, input, weight, bias, stride, padding, dilation, groups):
+    if groups != 1:
+        raise ValueError(f"{name}: only groups=1 is supported, got groups={groups}")
+    if weight.ndim != 4:
+        raise ShapeError(f"{name}: weight must have shape (out_channels, in_channels, kH, kW), "
+                         f"got {tuple(weight.shape)}")
+    K, C, kh, kw = weight.shape
+    x, unbatched = _batched(name, input, f"(N, {C}, H, W)")
+    if x.shape[1] != C:
+        shown = tuple(input.shape)
+        raise ShapeError(f"{name}: expected input of shape ({'' if unbatched else 'N, '}{C}, H, W), "
+                         f"got {shown}: {x.shape[1]} channels where the weight "
+                         f"{tuple(weight.shape)} expects {C}")
+    if bias is not None and tuple(bias.shape) != (K,):
+        raise ShapeError(f"{name}: bias must have shape ({K},), got {tuple(bias.shape)}")
+    kernel, stride, dilation = (kh, kw), _pair(stride, "stride"), _pair(dilation, "dilation")
+    padding = _padding(name, padding, kernel, stride, dilation)
+    OH, OW = _geometry(name, x.shape, kernel, stride, padding, dilation)
+    cols = Im2Col.apply(x, geom=(kernel, stride, padding, dilation))   # (N, C*kh*kw, OH*OW)
+    # NOTE: the notes' W_row @ X_col per image; with columns indexed (channel, offset) x (pixel)
+    # the product comes out (N, K, OH*OW), already NCHW: no transpose copy, forward or backward.
+    out = weight.reshape(K, C * kh * kw) @ cols                        # (N, K, OH*OW)
+    if bias is not None:
+        out = out + bias.reshape(K, 1)
+    out = out.reshape(x.shape[0], K, OH, OW)
+    return out[0] if unbatched else out
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D convolution (cross-correlation, as PyTorch) of an (N, C, H, W) input with a
+    (K, C, kH, kW) weight: im2col and one matrix multiply, as the notes describe.
+
+    ``stride``, ``padding`` (an int, a pair, ``'valid'`` or ``'same'``) and ``dilation`` take an int
+    or a pair. Only ``groups=1`` is supported. Returns (N, K, OH, OW) with
+    OH = (H + 2P - D(kH - 1) - 1) // S + 1. Differentiable twice (the backward is col2im and
+    matrix multiplies, all gates).
+    """
+    return _conv2d(f"conv2d (weight of shape {tuple(weight.shape)})", input, weight, bias,
+                   stride, padding, dilation, groups)
+
+
+def _pool_args(name, kernel_size, stride, padding, dilation):
+    kernel = _pair(kernel_size, f"{name}: kernel_size")
+    stride = kernel if stride is None or stride == () else _pair(stride, f"{name}: stride")
+    ph, pw = _pair(padding, f"{name}: padding")
+    if ph > kernel[0] // 2 or pw > kernel[1] // 2:
+        raise ValueError(f"{name}: padding {(ph, pw)} must be at most half the kernel size {kernel}")
+    return kernel, stride, ((ph, ph), (pw, pw)), _pair(dilation, f"{name}: dilation")
+
+
+def _max_pool2d(name, input, kernel_size, stride, padding, dilation):
+    geom = _pool_args(name, kernel_size, stride, padding, dilation)
+    x, unbatched = _batched(name, input, "(N, C, H, W)")
+    _geometry(name, x.shape, *geom)
+    out = MaxPool2dGate.apply(x, geom=geom)
+    return out[0] if unbatched else out
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1):
+    """Max over each kH x kW window of an (N, C, H, W) input; ``stride`` defaults to the kernel
+    size and padding counts as -inf. The backward routes each window's gradient to the element
+    that won (the notes' "switches"; the first one on a tie, as PyTorch)."""
+    return _max_pool2d("max_pool2d", input, kernel_size, stride, padding, dilation)
+
+
+def _avg_pool2d(name, input, kernel_size, stride, padding, count_include_pad, divisor_override):
+    kernel, stride, padding, dilation = geom = _pool_args(name, kernel_size, stride, padding, 1)
+    x, unbatched = _batched(name, input, "(N, C, H, W)")
+    N, C, H, W = x.shape
+    OH, OW = _geometry(name, x.shape, *geom)
+    (kh, kw), ((ph, _), (pw, _)) = kernel, padding
+    if kernel == stride and not (ph or pw):
+        # NOTE: fast path: the windows tile the input, so a reshape makes them axes (no copy)
+        if (OH * kh, OW * kw) != (H, W):
+            x = x[:, :, :OH * kh, :OW * kw]
+        total = x.reshape(N, C, OH, kh, OW, kw).sum(dim=(3, 5))
+    else:
+        cols = Im2Col.apply(x.reshape(N * C, 1, H, W), geom=geom)      # (N*C, kh*kw, OH*OW)
+        total = cols.sum(dim=1).reshape(N, C, OH, OW)
+    if divisor_override:
+        out = total / float(divisor_override)
+    elif count_include_pad or not (ph or pw):
+        out = total / float(kh * kw)
+    else:
+        xp = x.xp
+        ones = _padded(xp, xp.ones((1, 1, H, W), dtype=x.dtype), padding, 0)
+        counts = _windows(xp, ones, kernel, stride, dilation, window_last=True).sum(axis=(4, 5))
+        out = total / Tensor._wrap(counts[0, 0])                       # real pixels per window
+    return out[0] if unbatched else out
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, count_include_pad=True, divisor_override=None):
+    """Mean over each kH x kW window of an (N, C, H, W) input (``stride`` defaults to the kernel
+    size). With ``count_include_pad`` (the default, as PyTorch) zero padding counts in the mean."""
+    return _avg_pool2d("avg_pool2d", input, kernel_size, stride, padding, count_include_pad,
+                       divisor_override)
+
+
+# ***** modules *****
+
+class Conv2d(Module):
+    """2-D convolution layer over (N, C, H, W) inputs (``torch.nn.Conv2d``), via im2col and one
+    matrix multiply.
+
+    ``weight`` is (out_channels, in_channels, kH, kW) and ``bias`` (out_channels,), both drawn
+    from U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in = in_channels * kH * kW: PyTorch's default
+    (kaiming_uniform_ with a = sqrt(5)). Only ``groups=1`` and ``padding_mode='zeros'`` are supported.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+        super().__init__()
+        if groups != 1:
+            raise ValueError(f"Conv2d: only groups=1 is supported, got groups={groups}")
+        if padding_mode != "zeros":
+            raise ValueError(f"Conv2d: only padding_mode='zeros' is supported, got {padding_mode!r}")
+        if in_channels < 1 or out_channels < 1:
+            raise ValueError(f"Conv2d: in_channels and out_channels must be positive, got "
+                             f"{in_channels} and {out_channels}")
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size = _pair(kernel_size, "Conv2d: kernel_size")
+        self.stride, self.dilation = _pair(stride, "Conv2d: stride"), _pair(dilation, "Conv2d: dilation")
+        self.padding = padding if isinstance(padding, str) else _pair(padding, "Conv2d: padding")
+        self.padding_mode = padding_mode
+        fan_in = in_channels * self.kernel_size[0] * self.kernel_size[1]
+        bound = 1.0 / math.sqrt(fan_in)
+        self.weight = _uniform_parameter((out_channels, in_channels) + self.kernel_size, bound, device, dtype)
+        if bias:
+            self.bias = _uniform_parameter((out_channels,), bound, device, dtype)
+        else:
+            self.register_parameter("bias", None)
+
+    def forward(self, input):
+        return _conv2d(f"{type(self).__name__}({self.extra_repr()})", input, self.weight, self.bias,
+                       self.stride, self.padding, self.dilation, self.groups)
+
+    def extra_repr(self):
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding not in ((0, 0), "valid"):
+            s += f", padding={self.padding!r}" if isinstance(self.padding, str) else f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            s += f", dilation={self.dilation}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
+
+def _uniform_parameter(shape, bound, device, dtype):
+    """A Parameter of ``shape`` drawn from U(-bound, bound) with minigrad's generator."""
+    p = Parameter(empty(*shape, dtype=dtype, device=device))
+    with no_grad():
+        p.uniform_(-bound, bound)
+    return p
+
+
+class MaxPool2d(Module):
+    """Max pooling over (N, C, H, W) inputs (``torch.nn.MaxPool2d``); ``stride`` defaults to
+    ``kernel_size``. The backward uses the notes' switches (see ``max_pool2d``)."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1):
+        super().__init__()
+        self.kernel_size, self.padding, self.dilation = kernel_size, padding, dilation
+        self.stride = kernel_size if stride is None else stride
+        _pool_args(type(self).__name__, kernel_size, stride, padding, dilation)   # fail early
+
+    def forward(self, input):
+        return _max_pool2d(f"{type(self).__name__}({self.extra_repr()})", input, self.kernel_size,
+                           self.stride, self.padding, self.dilation)
+
+    def extra_repr(self):
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}")
+
+
+class AvgPool2d(Module):
+    """Average pooling over (N, C, H, W) inputs (``torch.nn.AvgPool2d``); ``stride`` defaults to
+    ``kernel_size``, and zero padding counts in the mean unless ``count_include_pad=False``."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, count_include_pad=True, divisor_override=None):
+        super().__init__()
+        self.kernel_size, self.padding = kernel_size, padding
+        self.stride = kernel_size if stride is None else stride
+        self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
+        _pool_args(type(self).__name__, kernel_size, stride, padding, 1)
+
+    def forward(self, input):
+        return _avg_pool2d(f"{type(self).__name__}({self.extra_repr()})", input, self.kernel_size,
+                           self.stride, self.padding, self.count_include_pad, self.divisor_override)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
