@@ -1,0 +1,318 @@
+"""Recurrent layers: the vanilla RNN and the LSTM of the notes, as cells and as multi-layer
+sequence models, with PyTorch's parameter names, shapes and gate order (i, f, g, o), so weights
+can be copied to and from ``torch.nn.LSTM`` / ``torch.nn.RNN``.
+
+Everything is composed from Tensor ops (matmul, slicing, sigmoid, tanh), so gradients and second
+derivatives come from the gates underneath. The work per step is one matrix multiply for all
+(four) gates: the input projection of every time step is one multiply done before the time loop.
+"""
+import math
+
+from ..autograd import no_grad
+from ..ops import ShapeError
+from ..tensor import Tensor, cat, empty, rand, stack, zeros
+from .module import Module, Parameter
+
+
+# ***** functional forms *****
+
+def _linear(x, w_t, b):
+    out = x @ w_t
+    return out if b is None else out + b
+
+
+def rnn_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh"):
+    """One vanilla RNN step (the notes' h_t = tanh(W_hh h_{t-1} + W_xh x_t)):
+    ``act(input @ w_ih.T + b_ih + hx @ w_hh.T + b_hh)`` with ``act`` tanh or relu."""
+    z = _linear(input, w_ih.T, b_ih) + _linear(hx, w_hh.T, b_hh)
+    return _activation(nonlinearity)(z)
+
+
+def lstm_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+    """One LSTM step: ``hx = (h, c)``, weights (4H, I) and (4H, H) holding the gates in PyTorch's
+    order (input, forget, cell ("g"), output). Returns ``(h', c')``."""
+    h, c = hx
+    z = _linear(input, w_ih.T, b_ih) + _linear(h, w_hh.T, b_hh)      # (N, 4H): all four gates at once
+    return _lstm_update(z, c)
+
+
+def _lstm_update(z, c):
+    """The notes' LSTM update from the pre-activations ``z`` (N, 4H) and the cell ``c`` (N, H)."""
+    H = c.shape[-1]
+    i = z[..., :H].sigmoid()              # input gate: how much to write
+    f = z[..., H:2 * H].sigmoid()         # forget gate: how much of the cell to keep
+    g = z[..., 2 * H:3 * H].tanh()        # the candidate values to write
+    o = z[..., 3 * H:].sigmoid()          # output gate: how much of the cell to show
+    c = f * c + i * g                     # the cell-state highway: only * and + along it
+    return o * c.tanh(), c
+
+
+def _activation(nonlinearity):
+    if nonlinearity == "tanh":
+        return Tensor.tanh
+    if nonlinearity == "relu":
+        return Tensor.relu
+    raise ValueError(f"unknown nonlinearity {nonlinearity!r}: expected 'tanh' or 'relu'")
+
+
+# ***** cells *****
+
+def _uniform(shape, bound):
+    """A Parameter drawn from U(-bound, bound) (PyTorch's RNN init with bound = 1/sqrt(hidden_size))."""
+    p = Parameter(empty(*shape))
+    with no_grad():
+        p.uniform_(-bound, bound)
+    return p
+
+
+class _CellBase(Module):
+    gates = 1
+
+    def __init__(self, input_size, hidden_size, bias):
+        super().__init__()
+        if input_size < 1 or hidden_size < 1:
+            raise ValueError(f"{type(self).__name__}: input_size and hidden_size must be positive, "
+                             f"got {input_size} and {hidden_size}")
+        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
+        k, G = 1.0 / math.sqrt(hidden_size), self.gates * hidden_size
+        self.weight_ih = _uniform((G, input_size), k)
+        self.weight_hh = _uniform((G, hidden_size), k)
+        if bias:
+            self.bias_ih, self.bias_hh = _uniform((G,), k), _uniform((G,), k)
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+
+    def _check(self, input, states):
+        """Accept (N, I) or an unbatched (I,) input; check it and the states; return batched views."""
+        name = f"{type(self).__name__}({self.extra_repr()})"
+        if input.ndim not in (1, 2) or input.shape[-1] != self.input_size:
+            raise ShapeError(f"{name}: expected input of shape (N, {self.input_size}) or "
+                             f"({self.input_size},), got {tuple(input.shape)}")
+        unbatched = input.ndim == 1
+        x = input.unsqueeze(0) if unbatched else input
+        N, H = x.shape[0], self.hidden_size
+        out = []
+        for s, what in states:
+            if s is None:
+                s = zeros(N, H, dtype=x.dtype, device=x.device)
+            else:
+                want = (H,) if unbatched else (N, H)
+                if tuple(s.shape) != want:
+                    raise ShapeError(f"{name}: expected {what} of shape {want}, got {tuple(s.shape)}")
+                s = s.unsqueeze(0) if unbatched else s
+            out.append(s)
+        return x, out, unbatched
+
+    def extra_repr(self):
+        s = f"{self.input_size}, {self.hidden_size}"
+        if not self.bias:
+            s += ", bias=False"
+        return s
+
+
+class RNNCell(_CellBase):
+    """One step of an Elman RNN (``torch.nn.RNNCell``): h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)
+    (or relu). Weights (hidden, input) and (hidden, hidden), init U(-1/sqrt(hidden), 1/sqrt(hidden))."""
+
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh"):
+        _activation(nonlinearity)
+        self.nonlinearity = nonlinearity
+        super().__init__(input_size, hidden_size, bias)
+
+    def forward(self, input, hx=None):
+        x, (h,), unbatched = self._check(input, [(hx, "hx")])
+        h = rnn_cell(x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh, self.nonlinearity)
+        return h[0] if unbatched else h
+
+    def extra_repr(self):
+        s = super().extra_repr()
+        return s + (f", nonlinearity={self.nonlinearity!r}" if self.nonlinearity != "tanh" else "")
+
+
+class LSTMCell(_CellBase):
+    """One LSTM step (``torch.nn.LSTMCell``): ``forward(x, (h, c)) -> (h', c')``. Weights (4*hidden,
+    input) and (4*hidden, hidden) in gate order (i, f, g, o), init U(-1/sqrt(hidden), 1/sqrt(hidden))."""
+    gates = 4
+
+    def __init__(self, input_size, hidden_size, bias=True):
+        super().__init__(input_size, hidden_size, bias)
+
+    def forward(self, input, hx=None):
+        h, c = hx if hx is not None else (None, None)
+        x, (h, c), unbatched = self._check(input, [(h, "h"), (c, "c")])
+        h, c = lstm_cell(x, (h, c), self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+        return (h[0], c[0]) if unbatched else (h, c)
+
+
+# ***** multi-layer sequence models *****
+
+class _RNNBase(Module):
+    gates = 1
+    mode = "RNN"
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False):
+        super().__init__()
+        name = type(self).__name__
+        if input_size < 1 or hidden_size < 1 or num_layers < 1:
+            raise ValueError(f"{name}: input_size, hidden_size and num_layers must be positive, got "
+                             f"{input_size}, {hidden_size} and {num_layers}")
+        if not 0.0 <= dropout <= 1.0:
+            raise ValueError(f"{name}: dropout must be a probability in [0, 1], got {dropout}")
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
+        self.bidirectional = bool(bidirectional)
+        D, G, k = 2 if bidirectional else 1, self.gates * hidden_size, 1.0 / math.sqrt(hidden_size)
+        # registered in PyTorch's order, so parameters() and state_dict() line up with torch's
+        for layer in range(num_layers):
+            for suffix in ("", "_reverse")[:D]:
+                size = input_size if layer == 0 else D * hidden_size
+                setattr(self, f"weight_ih_l{layer}{suffix}", _uniform((G, size), k))
+                setattr(self, f"weight_hh_l{layer}{suffix}", _uniform((G, hidden_size), k))
+                if bias:
+                    setattr(self, f"bias_ih_l{layer}{suffix}", _uniform((G,), k))
+                    setattr(self, f"bias_hh_l{layer}{suffix}", _uniform((G,), k))
+
+    def _name(self):
+        return f"{type(self).__name__}({self.extra_repr()})"
+
+    def _layer_params(self, layer, suffix):
+        get = lambda kind: getattr(self, f"{kind}_l{layer}{suffix}", None)     # noqa: E731
+        return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh")
+
+    def _check_input(self, input):
+        """(T, N, I) ((N, T, I) with batch_first) or unbatched (T, I) -> (T, N, I), unbatched."""
+        layout = "(N, T, {})" if self.batch_first else "(T, N, {})"
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{self._name()}: expected a Tensor input, got {type(input).__name__}")
+        if input.ndim not in (2, 3) or input.shape[-1] != self.input_size:
+            raise ShapeError(f"{self._name()}: expected input of shape {layout.format(self.input_size)} "
+                             f"or unbatched (T, {self.input_size}), got {tuple(input.shape)}")
+        if input.ndim == 2:
+            return input.unsqueeze(1), True
+        return (input.transpose(0, 1) if self.batch_first else input), False
+
+    def _check_state(self, s, N, unbatched, what, x):
+        LD = self.num_layers * (2 if self.bidirectional else 1)
+        if s is None:
+            return zeros(LD, N, self.hidden_size, dtype=x.dtype, device=x.device)
+        want = (LD, self.hidden_size) if unbatched else (LD, N, self.hidden_size)
+        if tuple(s.shape) != want:
+            raise ShapeError(f"{self._name()}: expected {what} of shape {want} (num_layers * "
+                             f"num_directions, {'' if unbatched else 'N, '}hidden_size), got {tuple(s.shape)}")
+        return s.unsqueeze(1) if unbatched else s
+
+    def _run(self, x, states):
+        """Run every layer and direction over x (T, N, I); ``states`` is a list of (L*D, N, H)
+        initial states (h, or h and c). Returns the last layer's output and the final states."""
+        T, N, _ = x.shape
+        D = 2 if self.bidirectional else 1
+        finals = [[] for _ in states]
+        for layer in range(self.num_layers):
+            outs = []
+            for d, suffix in enumerate(("", "_reverse")[:D]):
+                w_ih, w_hh, b_ih, b_hh = self._layer_params(layer, suffix)
+                # the input projection of every time step at once: one (T*N, I) @ (I, G*H) multiply
+                b = None if b_ih is None else b_ih + b_hh
+                xw = _linear(x.reshape(T * N, x.shape[2]), w_ih.T, b).reshape(T, N, -1)
+                init = [s[layer * D + d] for s in states]
+                out, last = self._scan(xw, w_hh.T, init, reverse=d == 1)
+                outs.append(out)
+                for f, s in zip(finals, last):
+                    f.append(s)
+            x = outs[0] if D == 1 else cat(outs, dim=2)                    # (T, N, D*H)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                keep = (rand(*x.shape, device=x.device).data >= self.dropout).astype(x.dtype)
+                x = x * Tensor._wrap(keep / (1.0 - self.dropout))           # inverted dropout
+        return x, [stack(f) for f in finals]
+
+    def _scan(self, xw, w_hh_t, init, reverse):
+        # NOTE: a Python loop over time only (the recurrence is sequential); each step is one
+        # matrix multiply of the hidden state with all gates' weights
+        steps = range(xw.shape[0] - 1, -1, -1) if reverse else range(xw.shape[0])
+        state, outs = init, []
+        for t in steps:
+            z = xw[t] + state[0] @ w_hh_t
+            state = self._step(z, state)
+            outs.append(state[0])
+        if reverse:
+            outs.reverse()
+        return stack(outs), state
+
+
+class RNN(_RNNBase):
+    """A multi-layer Elman RNN (``torch.nn.RNN``) with tanh or relu.
+
+    ``forward(input, h0=None) -> (output, h_n)``: input (T, N, input_size) ((N, T, input_size)
+    with ``batch_first``, or unbatched (T, input_size)); output (T, N, D*hidden_size) of the last
+    layer at every step; h_n (num_layers*D, N, hidden_size). Parameters ``weight_ih_l{k}``
+    (hidden, input), ``weight_hh_l{k}``, ``bias_ih_l{k}``, ``bias_hh_l{k}`` (``_reverse`` for the
+    backward direction when ``bidirectional``), as PyTorch. ``dropout`` applies between layers.
+    """
+
+    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
+                 batch_first=False, dropout=0.0, bidirectional=False):
+        self._act = _activation(nonlinearity)
+        self.nonlinearity = nonlinearity
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional)
+
+    def _step(self, z, state):
+        return (self._act(z),)
+
+    def forward(self, input, hx=None):
+        x, unbatched = self._check_input(input)
+        h0 = self._check_state(hx, x.shape[1], unbatched, "h0", x)
+        out, (h_n,) = self._run(x, [h0])
+        return _unlayout(self, out, unbatched), (h_n[:, 0] if unbatched else h_n)
+
+    def extra_repr(self):
+        return _extra_repr(self) + (f", nonlinearity={self.nonlinearity!r}" if self.nonlinearity != "tanh" else "")
+
+
+class LSTM(_RNNBase):
+    """A multi-layer LSTM (``torch.nn.LSTM``), gate order (i, f, g, o).
+
+    ``forward(input, (h0, c0)=None) -> (output, (h_n, c_n))`` with the shapes of ``RNN``.
+    Parameters as PyTorch: ``weight_ih_l{k}`` (4*hidden, input), ``weight_hh_l{k}``
+    (4*hidden, hidden), ``bias_ih_l{k}``, ``bias_hh_l{k}`` (4*hidden,), so a state dict
+    exchanges with ``torch.nn.LSTM``. Init U(-1/sqrt(hidden), 1/sqrt(hidden)).
+    """
+    gates = 4
+
+    def _step(self, z, state):
+        return _lstm_update(z, state[1])
+
+    def forward(self, input, hx=None):
+        x, unbatched = self._check_input(input)
+        h0, c0 = hx if hx is not None else (None, None)
+        h0 = self._check_state(h0, x.shape[1], unbatched, "h0", x)
+        c0 = self._check_state(c0, x.shape[1], unbatched, "c0", x)
+        out, (h_n, c_n) = self._run(x, [h0, c0])
+        if unbatched:
+            h_n, c_n = h_n[:, 0], c_n[:, 0]
+        return _unlayout(self, out, unbatched), (h_n, c_n)
+
+    def extra_repr(self):
+        return _extra_repr(self)
+
+
+def _unlayout(m, out, unbatched):
+    if unbatched:
+        return out[:, 0]
+    return out.transpose(0, 1) if m.batch_first else out
+
+
+def _extra_repr(m):
+    s = f"{m.input_size}, {m.hidden_size}"
+    if m.num_layers != 1:
+        s += f", num_layers={m.num_layers}"
+    if not m.bias:
+        s += ", bias=False"
+    if m.batch_first:
+        s += ", batch_first=True"
+    if m.dropout:
+        s += f", dropout={m.dropout}"
+    if m.bidirectional:
+        s += ", bidirectional=True"
+    return s
