@@ -1,0 +1,54 @@
+"""Smoke test of the benchmark instrument on tiny sizes, minigrad only: every workload runs, and
+minigrad's initial losses equal the hand-written NumPy reference's (so both do the same computation)."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, "benchmarks")
+TIMED = ("mlp", "convnet", "lstm", "overhead", "scalar")
+
+
+@pytest.fixture(scope="module")
+def bench():
+    sys.path.insert(0, BENCH)
+    try:
+        import impl_numpy
+        import problems
+        import run
+    finally:
+        sys.path.remove(BENCH)
+    return run, problems, impl_numpy
+
+
+@pytest.mark.parametrize("workload", TIMED)
+def test_workload_matches_numpy_reference(bench, workload):
+    run, problems, impl_numpy = bench
+    r = run.worker("minigrad", workload, quick=True, repeat=2, min_time=0.0, threads=2)
+    reference = float(getattr(impl_numpy, workload)(problems.PROBLEMS[workload](quick=True))())
+    assert r["loss"] == pytest.approx(reference, rel=1e-4, abs=1e-5)
+    assert len(r["all_ms"]) == 2 and r["ms"] > 0
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/clear_refs"), reason="peak RSS is read from Linux /proc")
+def test_memory_parts(bench):
+    run = bench[0]
+    for part in ("memory-mlp", "memory-convnet"):
+        assert run.worker("minigrad", part, True, 1, 0.0, 2)["peak_mib"] >= 0
+    flat = run.worker("minigrad", "memory-flat", True, 1, 0.0, 2)
+    assert abs(flat["growth_mib"]) < 8, f"RSS grew over {flat['steps']} train steps: {flat}"
+
+
+def test_entry_point(tmp_path):
+    """The driver: a worker subprocess per measurement, the table on stdout, the JSON file."""
+    out = tmp_path / "bench.json"
+    proc = subprocess.run([sys.executable, os.path.join(BENCH, "run.py"), "--quick", "--libs", "minigrad",
+                           "--only", "scalar", "--repeat", "1", "--min-time", "0", "--json", str(out)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (r,) = json.loads(out.read_text())["results"]
+    assert r["lib"] == "minigrad" and r["workload"] == "scalar" and r["ms"] > 0
+    assert "| scalar | minigrad |" in proc.stdout
