@@ -8,6 +8,7 @@ Graph ownership (no reference cycles, so memory is freed by reference counting):
     tensor --grad_fn--> gate --inputs--> tensors        (strong)
     gate --_out--> its output tensor                     (weak)
 """
+import os
 import threading
 import traceback
 import weakref
@@ -22,6 +23,8 @@ from . import backend
 class _GradState(threading.local):
     enabled = True
     anomaly = False
+    scope = ()              # names pushed by viz.scope(): gates created inside are tagged, for pictures
+    backward_gate = None    # the gate whose backward is running (anomaly mode only), for error messages
 
 
 _state = _GradState()
@@ -97,22 +100,32 @@ class AnomalyError(RuntimeError):
     """A gate produced NaN or Inf while ``detect_anomaly`` was active."""
 
 
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep   # frames in here are not the user's
+
+
 def _user_frame():
     """The innermost stack frame outside minigrad's own package, as 'file:line in func: code'."""
     for frame in reversed(traceback.extract_stack()[:-1]):
-        if "/minigrad/" not in frame.filename.replace("\\", "/") or "/tests/" in frame.filename:
+        if not frame.filename.startswith(_PACKAGE_DIR):
             return f"{frame.filename}:{frame.lineno} in {frame.name}: {frame.line}"
     return "<unknown>"
 
 
-def _check_finite(array, what, fn):
+def _check_finite(array, what, fn, index=None):
     xp = backend.get_array_module(array)
     if array.dtype.kind in "fc" and not bool(xp.isfinite(array).all()):
         bad = "NaN" if bool(xp.isnan(array).any()) else "Inf"
+        step = ""
+        owner = _state.backward_gate
+        if what == "the forward pass" and owner is not None and owner is not fn:
+            # an op run inside some gate's backward: blame that gate, the one the user knows
+            what, step, fn = "the backward pass", f" in its {fn.label} step", owner
         shapes = ", ".join(str(t.shape) for t in fn.inputs) if fn.inputs else "no inputs"
-        where = getattr(fn, "_created_at", None) or "<recorded without detect_anomaly>"
-        raise AnomalyError(f"{what} of gate {fn.label} produced {bad} (input shapes: {shapes}); "
-                           f"the gate was created at {where}")
+        where = getattr(fn, "_created_at", None) or (
+            "<unknown: the forward pass ran outside detect_anomaly(); run it inside too to see the line>")
+        which = f" (the gradient for input {index}, of shape {tuple(array.shape)})" if index is not None else ""
+        raise AnomalyError(f"{what} of gate {fn.label} produced {bad}{step}{which}; input shapes: "
+                           f"{shapes}; the gate was created at {where}")
 
 
 # ***** kink recording, used by gradcheck to see finite differences that cross a kink *****
@@ -201,6 +214,8 @@ class Function:
         state = _state
         if state.anomaly:
             fn._created_at = _user_frame()
+        if state.scope:
+            fn._scope = state.scope
         try:
             data = fn.forward(*[x.data for x in inputs], **kwargs)
         except ValueError as e:
@@ -227,7 +242,7 @@ class Function:
 
     def _release(self):
         """Drop what forward kept for backward (the graph's structure stays, for pictures)."""
-        keep = {"inputs", "needs_input_grad", "parents", "_out", "_versions", "_created_at"}
+        keep = {"inputs", "needs_input_grad", "parents", "_out", "_versions", "_created_at", "_scope"}
         for name in [k for k in self.__dict__ if k not in keep]:
             del self.__dict__[name]
         self._freed = True
@@ -317,16 +332,23 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
                     "buffers were freed by the first backward. Pass retain_graph=True to the first "
                     "backward() if you need to backward twice.")
             fn._check_versions()
-            gxs = fn.backward(g)
+            if _state.anomaly:
+                prev, _state.backward_gate = _state.backward_gate, fn
+                try:
+                    gxs = fn.backward(g)
+                finally:
+                    _state.backward_gate = prev
+            else:
+                gxs = fn.backward(g)
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)
             if len(gxs) != len(fn.inputs):
                 raise RuntimeError(f"gate {fn.label} returned {len(gxs)} gradients for "
                                    f"{len(fn.inputs)} inputs")
             if _state.anomaly:
-                for gx in gxs:
+                for i, gx in enumerate(gxs):
                     if gx is not None:
-                        _check_finite(gx.data if isinstance(gx, Tensor) else gx, "the backward pass", fn)
+                        _check_finite(gx.data if isinstance(gx, Tensor) else gx, "the backward pass", fn, i)
             if not retain_graph:
                 fn._release()
             for parent, x, gx in zip(fn.parents, fn.inputs, gxs):
