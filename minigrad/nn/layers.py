@@ -243,13 +243,16 @@ class _BatchNorm(Module):
     _ranks, _expected = (), ""
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
-                 device=None, dtype=None):
+                 device=None, dtype=None, *, bias=True):
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:
             self.weight = Parameter(ones(num_features, device=device, dtype=dtype))
-            self.bias = Parameter(zeros(num_features, device=device, dtype=dtype))
+            if bias:
+                self.bias = Parameter(zeros(num_features, device=device, dtype=dtype))
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -274,7 +277,8 @@ class _BatchNorm(Module):
         self.reset_running_stats()
         if self.affine:
             init.ones_(self.weight)
-            init.zeros_(self.bias)
+            if self.bias is not None:
+                init.zeros_(self.bias)
 
     def forward(self, x):
         name = type(self).__name__
@@ -295,13 +299,14 @@ class _BatchNorm(Module):
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"track_running_stats={self.track_running_stats}")
+                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):
     """Batch norm over (N, C) or (N, C, L): each of the C features is normalised with the batch
     statistics in training (running averages updated with ``momentum``) and the running averages
-    in ``eval()``, then scaled by gamma (``weight``) and shifted by beta (``bias``)."""
+    in ``eval()``, then scaled by gamma (``weight``) and shifted by beta (``bias``; ``bias=False``
+    keeps only gamma, as in recent PyTorch)."""
     _ranks, _expected = (2, 3), "(N, {C}) or (N, {C}, L)"
 
 
