@@ -223,8 +223,10 @@ class _RNNBase(Module):
                     f.append(s)
             x = outs[0] if D == 1 else cat(outs, dim=2)                    # (T, N, D*H)
             if self.dropout and self.training and layer < self.num_layers - 1:
+                # inverted dropout: scale the kept units at train time, so eval is the identity
                 keep = (rand(*x.shape, device=x.device).data >= self.dropout).astype(x.dtype)
-                x = x * Tensor._wrap(keep / (1.0 - self.dropout))           # inverted dropout
+                scale = 1.0 / (1.0 - self.dropout) if self.dropout < 1.0 else 0.0
+                x = x * Tensor._wrap(keep * scale)
         return x, [stack(f) for f in finals]
 
     def _scan(self, xw, w_hh_t, init, reverse):

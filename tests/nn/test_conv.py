@@ -1,0 +1,340 @@
+"""Conv2d, MaxPool2d and AvgPool2d: the notes' sizes and worked numbers, a loop-by-loop reference
+(the notes' V[x, y, k] = sum(X[window] * W_k) + b_k), gradcheck, switches, and torch as oracle."""
+import math
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import minigrad as mg
+from minigrad.nn.conv import AvgPool2d, Conv2d, MaxPool2d, avg_pool2d, conv2d, max_pool2d
+
+
+# ***** references written the slow, obvious way (loops over output pixels) *****
+
+def ref_conv2d(x, w, b, stride, padding, dilation):
+    N, C, H, W = x.shape
+    K, _, kh, kw = w.shape
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    OH = (H + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    OW = (W + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    out = np.zeros((N, K, OH, OW))
+    for i in range(OH):
+        for j in range(OW):
+            field = xp[:, :, i * sh:i * sh + dh * (kh - 1) + 1:dh, j * sw:j * sw + dw * (kw - 1) + 1:dw]
+            out[:, :, i, j] = np.tensordot(field, w, axes=([1, 2, 3], [1, 2, 3]))
+    return out + (0 if b is None else b[None, :, None, None])
+
+
+def ref_pool(x, kernel, stride, padding, reduce, fill):
+    N, C, H, W = x.shape
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+    OH, OW = (H + 2 * ph - kh) // sh + 1, (W + 2 * pw - kw) // sw + 1
+    out = np.zeros((N, C, OH, OW))
+    for i in range(OH):
+        for j in range(OW):
+            out[:, :, i, j] = reduce(xp[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw], axis=(2, 3))
+    return out
+
+
+@st.composite
+def conv_cases(draw):
+    """Random N, C, H, W, K, kernel, stride, padding, dilation with a kernel that fits."""
+    kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    dh, dw = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    ph, pw = draw(st.integers(0, 2)), draw(st.integers(0, 2))
+    H = draw(st.integers(max(1, dh * (kh - 1) + 1 - 2 * ph), 7))
+    W = draw(st.integers(max(1, dw * (kw - 1) + 1 - 2 * pw), 7))
+    return dict(N=draw(st.integers(1, 3)), C=draw(st.integers(1, 3)), K=draw(st.integers(1, 4)), H=H, W=W,
+                kernel=(kh, kw), stride=(draw(st.integers(1, 3)), draw(st.integers(1, 3))),
+                padding=(ph, pw), dilation=(dh, dw), seed=draw(st.integers(0, 2**16)))
+
+
+@st.composite
+def pool_cases(draw):
+    kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    tiles = draw(st.booleans())                   # half the cases take the reshape fast path
+    stride = (kh, kw) if tiles else (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    padding = (0, 0) if tiles else (draw(st.integers(0, kh // 2)), draw(st.integers(0, kw // 2)))
+    H = draw(st.integers(max(1, kh - 2 * padding[0]), 7))
+    W = draw(st.integers(max(1, kw - 2 * padding[1]), 7))
+    return dict(shape=(draw(st.integers(1, 2)), draw(st.integers(1, 3)), H, W), kernel=(kh, kw),
+                stride=stride, padding=padding, seed=draw(st.integers(0, 2**16)))
+
+
+# ***** conv2d *****
+
+@given(conv_cases())
+def test_conv2d_matches_the_loop_reference_and_the_size_formula(case):
+    rng = np.random.default_rng(case["seed"])
+    x = rng.standard_normal((case["N"], case["C"], case["H"], case["W"]))
+    w = rng.standard_normal((case["K"], case["C"]) + case["kernel"])
+    b = rng.standard_normal(case["K"])
+    out = conv2d(mg.tensor(x), mg.tensor(w), mg.tensor(b), case["stride"], case["padding"], case["dilation"])
+    ref = ref_conv2d(x, w, b, case["stride"], case["padding"], case["dilation"])
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = case["kernel"], case["stride"], case["padding"], case["dilation"]
+    # the notes' (W - F + 2P)/S + 1, with the dilated kernel's extent as F, floored as PyTorch
+    assert out.shape == (case["N"], case["K"], (case["H"] - (dh * (kh - 1) + 1) + 2 * ph) // sh + 1,
+                         (case["W"] - (dw * (kw - 1) + 1) + 2 * pw) // sw + 1)
+    np.testing.assert_allclose(out.data, ref, rtol=1e-10, atol=1e-10)
+
+
+def test_conv2d_gradcheck_input_weight_bias():
+    rng = np.random.default_rng(0)
+    x = mg.tensor(rng.standard_normal((2, 2, 5, 4)), requires_grad=True)
+    w = mg.tensor(rng.standard_normal((3, 2, 3, 2)), requires_grad=True)
+    b = mg.tensor(rng.standard_normal(3), requires_grad=True)
+    assert mg.gradcheck(lambda x, w, b: conv2d(x, w, b, stride=(2, 1), padding=1, dilation=(1, 2)), [x, w, b])
+
+
+def test_conv2d_double_backward():
+    rng = np.random.default_rng(1)
+    x = mg.tensor(rng.standard_normal((1, 2, 4, 4)), requires_grad=True)
+    w = mg.tensor(rng.standard_normal((2, 2, 2, 2)), requires_grad=True)
+    # squared, so the second derivative is not identically zero in any input
+    assert mg.gradgradcheck(lambda x, w: (conv2d(x, w, stride=2, padding=1) ** 2), [x, w])
+
+
+def test_notes_numpy_example_V_entries():
+    """The notes' X.shape (11, 11, 4), F=5, S=2, P=0: V[0,0,0] = sum(X[:5,:5,:] * W0) + b0, ..."""
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((11, 11, 4))                     # the notes' (x, y, depth) layout
+    W0, W1, b0, b1 = rng.standard_normal((5, 5, 4)), rng.standard_normal((5, 5, 4)), 0.5, -1.5
+    x = mg.tensor(X.transpose(2, 0, 1)[None])                # -> NCHW
+    w = mg.tensor(np.stack([W0, W1]).transpose(0, 3, 1, 2))  # -> (K, C, kh, kw)
+    V = conv2d(x, w, mg.tensor([b0, b1], dtype="float64"), stride=2).data[0].transpose(1, 2, 0)
+    assert V.shape == (4, 4, 2)                              # (11 - 5)/2 + 1 = 4
+    for (i, j, k), (xs, ys) in {(0, 0, 0): (slice(0, 5), slice(0, 5)), (1, 0, 0): (slice(2, 7), slice(0, 5)),
+                                (2, 0, 0): (slice(4, 9), slice(0, 5)), (3, 0, 0): (slice(6, 11), slice(0, 5)),
+                                (0, 1, 1): (slice(0, 5), slice(2, 7)), (2, 3, 1): (slice(4, 9), slice(6, 11))}.items():
+        Wk, bk = (W0, b0) if k == 0 else (W1, b1)
+        assert V[i, j, k] == pytest.approx(np.sum(X[xs, ys, :] * Wk) + bk, rel=1e-12)
+
+
+def test_notes_sizes_alexnet_and_demo():
+    # AlexNet's first layer: [227x227x3], F=11, S=4, P=0, K=96 -> [55x55x96]
+    conv = Conv2d(3, 96, kernel_size=11, stride=4)
+    assert conv(mg.zeros(1, 3, 227, 227)).shape == (1, 96, 55, 55)
+    # with parameter sharing: 96 * 11 * 11 * 3 = 34,848 weights, 34,944 parameters with biases
+    assert conv.weight.numel() == 34_848
+    assert sum(p.numel() for p in conv.parameters()) == 34_944
+    # the demo: W1 = H1 = 5, D1 = 3, K = 2, F = 3, S = 2, P = 1 -> (5 - 3 + 2)/2 + 1 = 3
+    assert Conv2d(3, 2, 3, stride=2, padding=1)(mg.zeros(1, 3, 5, 5)).shape == (1, 2, 3, 3)
+    # F = 3, P = 1 (P = (F - 1)/2) and F = 5, P = 2 preserve the spatial size at S = 1
+    assert Conv2d(3, 4, 3, padding=1)(mg.zeros(2, 3, 8, 6)).shape == (2, 4, 8, 6)
+    assert Conv2d(3, 4, 5, padding=2)(mg.zeros(2, 3, 8, 6)).shape == (2, 4, 8, 6)
+    # the notes' invalid W=10, F=3, S=2 ((10 - 3)/2 + 1 = 4.5): floored to 4, as PyTorch does
+    assert Conv2d(1, 1, 3, stride=2)(mg.zeros(1, 1, 10, 10)).shape == (1, 1, 4, 4)
+
+
+def test_im2col_layout_and_graph_is_independent_of_batch_and_size():
+    """The notes' X_col: (C*F*F) x (OH*OW) per image, and one matrix multiply: the graph of a conv
+    has the same few gates whatever N, H and W (no loop over batch or pixels builds gates)."""
+    from minigrad.nn.conv import Im2Col
+    x = mg.zeros(1, 3, 227, 227)
+    cols = Im2Col.apply(x, geom=((11, 11), (4, 4), ((0, 0), (0, 0)), (1, 1)))
+    assert cols.shape == (1, 363, 3025)
+
+    def gate_labels(out):
+        seen, stack, labels = set(), [out.grad_fn], []
+        while stack:
+            fn = stack.pop()
+            if fn is None or id(fn) in seen or isinstance(fn, mg.Tensor):
+                continue
+            seen.add(id(fn))
+            labels.append(fn.label)
+            stack.extend(fn.parents)
+        return sorted(labels)
+
+    conv = Conv2d(3, 4, 3, padding=1)
+    small = gate_labels(conv(mg.zeros(1, 3, 4, 4, requires_grad=True)))
+    big = gate_labels(conv(mg.zeros(8, 3, 16, 12, requires_grad=True)))
+    assert small == big and small.count("MatMul") == 1 and small.count("Im2Col") == 1
+
+
+def test_conv2d_module_init_names_and_torch_default_bound():
+    mg.manual_seed(0)
+    conv = Conv2d(4, 8, (3, 2))
+    bound = 1 / math.sqrt(4 * 3 * 2)        # kaiming_uniform_(a=sqrt(5)) == U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+    assert [n for n, _ in conv.named_parameters()] == ["weight", "bias"]
+    assert conv.weight.shape == (8, 4, 3, 2) and conv.bias.shape == (8,)
+    for p in (conv.weight, conv.bias):
+        assert np.abs(p.data).max() <= bound and np.abs(p.data).max() > 0.8 * bound
+    nobias = Conv2d(4, 8, 3, bias=False)
+    assert nobias.bias is None and [n for n, _ in nobias.named_parameters()] == ["weight"]
+    assert repr(nobias) == "Conv2d(4, 8, kernel_size=(3, 3), stride=(1, 1), bias=False)"
+
+
+def test_conv2d_unbatched_input_and_backward_of_module():
+    mg.manual_seed(1)
+    conv = Conv2d(2, 3, 3, padding=1)
+    x = mg.randn(2, 5, 5)
+    np.testing.assert_allclose(conv(x).data, conv(x.unsqueeze(0)).data[0], rtol=1e-6)
+    conv(x.unsqueeze(0)).sum().backward()
+    assert conv.weight.grad.shape == conv.weight.shape and conv.bias.grad.shape == (3,)
+    np.testing.assert_allclose(conv.bias.grad.data, np.full(3, 25.0))   # d(sum)/d(b_k) = OH*OW
+
+
+def test_conv2d_errors_name_layer_and_shapes():
+    conv = Conv2d(3, 16, kernel_size=3)
+    with pytest.raises(ValueError, match=r"Conv2d\(3, 16, kernel_size=\(3, 3\), stride=\(1, 1\)\): expected input "
+                                         r"of shape \(N, 3, H, W\), got \(8, 4, 32, 32\)"):
+        conv(mg.zeros(8, 4, 32, 32))
+    with pytest.raises(ValueError, match=r"Conv2d\(3, 16.*expected input of shape \(N, 3, H, W\).*got \(32, 32\)"):
+        conv(mg.zeros(32, 32))
+    with pytest.raises(ValueError, match=r"kernel.*bigger than the padded input \(2x2"):
+        conv(mg.zeros(1, 3, 2, 2))
+    with pytest.raises(ValueError, match="groups=1"):
+        Conv2d(4, 4, 3, groups=2)
+    with pytest.raises(ValueError, match=r"bias must have shape \(2,\)"):
+        conv2d(mg.zeros(1, 1, 3, 3), mg.zeros(2, 1, 1, 1), mg.zeros(3))
+    with pytest.raises(ValueError, match="'same' needs stride 1"):
+        conv2d(mg.zeros(1, 1, 3, 3), mg.zeros(2, 1, 1, 1), padding="same", stride=2)
+
+
+def test_conv2d_on_device(device):
+    rng = np.random.default_rng(3)
+    x, w = rng.standard_normal((2, 3, 6, 5)), rng.standard_normal((4, 3, 3, 3))
+    X = mg.tensor(x, device=device, requires_grad=True)
+    W = mg.tensor(w, device=device, requires_grad=True)
+    out = conv2d(X, W, stride=2, padding=1)
+    assert out.device == device
+    np.testing.assert_allclose(out.cpu().data, ref_conv2d(x, w, None, (2, 2), (1, 1), (1, 1)), atol=1e-10)
+    out.sum().backward()
+    assert X.grad.device == device and X.grad.shape == X.shape
+
+
+# ***** max pooling: the switches *****
+
+@given(pool_cases())
+def test_max_pool2d_matches_reference_and_routes_gradient_to_the_switch(case):
+    rng = np.random.default_rng(case["seed"])
+    x = rng.permutation(np.prod(case["shape"])).reshape(case["shape"]).astype(np.float64)   # no ties
+    X = mg.tensor(x, requires_grad=True)
+    out = max_pool2d(X, case["kernel"], case["stride"], case["padding"])
+    np.testing.assert_array_equal(out.data, ref_pool(x, case["kernel"], case["stride"], case["padding"],
+                                                      np.max, -np.inf))
+    out.sum().backward()
+    # each window sends its gradient 1 to its max only: grad[i] counts the windows that i won
+    flat_x = x.reshape(x.shape[0] * x.shape[1], -1)                  # one row per (n, c) slice
+    expected = np.zeros_like(flat_x)
+    for row, winners in enumerate(out.data.reshape(flat_x.shape[0], -1)):
+        for value in winners:                                          # values are unique: find the winner
+            expected[row, np.nonzero(flat_x[row] == value)[0][0]] += 1
+    expected = expected.reshape(x.shape)
+    np.testing.assert_array_equal(X.grad.data, expected)
+    assert X.grad.data.sum() == out.numel()
+
+
+def test_max_pool2d_switch_worked_example():
+    x = mg.tensor([[[[1., 1., 2., 4.],
+                     [5., 6., 7., 8.],
+                     [3., 2., 1., 0.],
+                     [1., 2., 3., 4.]]]], requires_grad=True)
+    out = max_pool2d(x, 2)                       # the notes' 2x2 / stride 2 example
+    assert out.tolist() == [[[[6., 8.], [3., 4.]]]]
+    out.backward(mg.tensor([[[[10., 20.], [30., 40.]]]]))
+    assert x.grad.tolist() == [[[[0., 0., 0., 0.], [0., 10., 0., 20.], [30., 0., 0., 0.], [0., 0., 0., 40.]]]]
+
+
+def test_max_pool2d_gradcheck_and_double_backward():
+    rng = np.random.default_rng(4)
+    x = mg.tensor(rng.permutation(30).reshape(1, 2, 3, 5) / 7.0, requires_grad=True)
+    assert mg.gradcheck(lambda x: max_pool2d(x, 2, stride=1, padding=1), [x])
+    assert mg.gradgradcheck(lambda x: max_pool2d(x, (2, 3), stride=(1, 2)) ** 2, [x])
+    assert mg.gradcheck(lambda x: max_pool2d(x, 2), [x])   # tiling fast path (a row/col cropped)
+
+
+def test_max_pool2d_kink_is_reported_not_failed():
+    x = mg.tensor([[[[1.0, 1.0], [0.0, 0.0]]]], requires_grad=True)   # a tie at the max
+    with pytest.warns(mg.KinkWarning, match="MaxPool2d"):
+        assert mg.gradcheck(lambda x: max_pool2d(x, 2), [x])
+
+
+def test_pool_errors():
+    with pytest.raises(ValueError, match=r"MaxPool2d\(kernel_size=2.*expected input of shape \(N, C, H, W\).*got \(4, 4\)"):
+        MaxPool2d(2)(mg.zeros(4, 4))
+    with pytest.raises(ValueError, match="at most half the kernel size"):
+        MaxPool2d(2, padding=2)
+    with pytest.raises(ValueError, match="bigger than the padded input"):
+        avg_pool2d(mg.zeros(1, 1, 2, 2), 3)
+
+
+# ***** average pooling *****
+
+@given(pool_cases(), st.booleans())
+def test_avg_pool2d_matches_reference(case, include_pad):
+    x = np.random.default_rng(case["seed"]).standard_normal(case["shape"])
+    out = avg_pool2d(mg.tensor(x), case["kernel"], case["stride"], case["padding"], count_include_pad=include_pad)
+    total = ref_pool(x, case["kernel"], case["stride"], case["padding"], np.sum, 0.0)
+    count = ref_pool(np.ones_like(x), case["kernel"], case["stride"], case["padding"], np.sum, 0.0)
+    np.testing.assert_allclose(out.data, total / (np.prod(case["kernel"]) if include_pad else count), atol=1e-12)
+
+
+def test_avg_pool2d_gradcheck_both_paths():
+    x = mg.tensor(np.random.default_rng(5).standard_normal((1, 2, 5, 4)), requires_grad=True)
+    assert mg.gradcheck(lambda x: avg_pool2d(x, 2), [x])
+    assert mg.gradcheck(lambda x: avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False), [x])
+    assert mg.gradgradcheck(lambda x: avg_pool2d(x, (2, 3), stride=1) ** 2, [x])
+
+
+def test_pool_modules_and_unbatched():
+    x = mg.randn(3, 6, 6)
+    assert MaxPool2d(2)(x).shape == (3, 3, 3) and AvgPool2d(3, stride=1, padding=1)(x).shape == (3, 6, 6)
+    # the notes: 2x2 pooling at stride 2 discards 75% of the activations ([224x224x64] -> [112x112x64])
+    assert MaxPool2d(2, 2)(mg.zeros(1, 64, 224, 224)).shape == (1, 64, 112, 112)
+    assert repr(MaxPool2d(3, 2)) == "MaxPool2d(kernel_size=3, stride=2, padding=0, dilation=1)"
+
+
+# ***** torch as oracle (optional) *****
+
+@settings(max_examples=15)
+@given(conv_cases(), pool_cases())
+def test_against_torch(conv_case, pool_case):
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    rng = np.random.default_rng(conv_case["seed"])
+    c = conv_case
+    x = rng.standard_normal((c["N"], c["C"], c["H"], c["W"]))
+    w, b = rng.standard_normal((c["K"], c["C"]) + c["kernel"]), rng.standard_normal(c["K"])
+    kw = dict(stride=c["stride"], padding=c["padding"], dilation=c["dilation"])
+    ours = [mg.tensor(a, requires_grad=True) for a in (x, w, b)]
+    theirs = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
+    out, tout = conv2d(*ours, **kw), F.conv2d(*theirs, **kw)
+    g = rng.standard_normal(tuple(tout.shape))
+    out.backward(mg.tensor(g))
+    tout.backward(torch.tensor(g))
+    np.testing.assert_allclose(out.data, tout.detach().numpy(), atol=1e-10)
+    for a, t in zip(ours, theirs):
+        np.testing.assert_allclose(a.grad.data, t.grad.numpy(), atol=1e-10)
+
+    p = pool_case
+    x = np.random.default_rng(p["seed"]).standard_normal(p["shape"])
+    for ours_f, torch_f in ((max_pool2d, F.max_pool2d), (avg_pool2d, F.avg_pool2d)):
+        X, tX = mg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        out = ours_f(X, p["kernel"], p["stride"], p["padding"])
+        tout = torch_f(tX, p["kernel"], p["stride"], p["padding"])
+        g = np.random.default_rng(0).standard_normal(tuple(tout.shape))
+        out.backward(mg.tensor(g))
+        tout.backward(torch.tensor(g))
+        np.testing.assert_allclose(out.data, tout.detach().numpy(), atol=1e-12)
+        np.testing.assert_allclose(X.grad.data, tX.grad.numpy(), atol=1e-12)
+
+
+def test_conv2d_module_weights_exchange_with_torch():
+    torch = pytest.importorskip("torch")
+    mg.manual_seed(2)
+    ours = Conv2d(3, 5, 3, stride=2, padding=1)
+    theirs = torch.nn.Conv2d(3, 5, 3, stride=2, padding=1)
+    with torch.no_grad():
+        for name, p in theirs.named_parameters():
+            p.copy_(torch.tensor(dict(ours.named_parameters())[name].data))
+    x = np.random.default_rng(6).standard_normal((2, 3, 7, 7)).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = theirs(torch.tensor(x)).detach().numpy()
+    np.testing.assert_allclose(ours(mg.tensor(x)).data, expected, rtol=1e-5, atol=1e-5)
