@@ -283,8 +283,9 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
 def _soft_cross_entropy(input, target, weight, reduction, label_smoothing):
     """Cross-entropy against class probabilities (composed: no fused gate needed)."""
     if target.shape != input.shape:
-        raise ShapeError(f"cross_entropy: probability targets of shape {target.shape} must match the "
-                         f"input's shape {input.shape}")
+        raise ShapeError(f"cross_entropy: a floating-point target is read as class probabilities and must "
+                         f"have the input's shape {input.shape}, got {target.shape}; class indices must "
+                         "be an integer tensor")
     dim = 1 if input.ndim > 1 else 0
     C = input.shape[dim]
     if label_smoothing:
