@@ -5,7 +5,5 @@ from .layers import (ELU, BatchNorm1d, BatchNorm2d, Dropout, Embedding, Flatten,
 from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, MultiMarginLoss,
                      NLLLoss)
 from .module import Module, ModuleDict, ModuleList, Parameter, Sequential
-
-# convolution and pooling: minigrad/nn/conv.py
-
-# recurrent layers: minigrad/nn/rnn.py
+from .conv import AvgPool2d, Conv2d, MaxPool2d
+from .rnn import LSTM, RNN, LSTMCell, RNNCell
