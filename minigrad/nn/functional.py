@@ -408,6 +408,6 @@ def l1_loss(input, target, reduction="mean"):
     return _reduce((input - target).abs(), reduction)
 
 
-# convolution and pooling: minigrad/nn/conv.py
+from .conv import avg_pool2d, conv2d, max_pool2d  # noqa: E402  (conv.py imports module.py, not this file)
 
-# recurrent cells: minigrad/nn/rnn.py
+from .rnn import lstm_cell, rnn_cell  # noqa: E402
