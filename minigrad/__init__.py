@@ -14,6 +14,7 @@ from .tensor import (abs, amax, amin, argmax, argmin, clamp, clip, cos, elu, exp
                      neg, norm, permute, relu, reshape, sigmoid, sign, sin, softmax, softplus, sqrt,
                      square, squeeze, std, sum, tanh, transpose, unsqueeze, var)
 
+from . import viz
 from . import optim
 from .io import load, save
 
