@@ -159,8 +159,6 @@ class CosineAnnealingLR(LRScheduler):
         groups = self.optimizer.param_groups
         if self._is_initial:
             return [group["lr"] for group in groups]
-        if self._step_count == 1 and t > 0:       # resumed at epoch t: closed form
-            return self._closed_form()
         if (t - 1 - T) % (2 * T) == 0:            # at the bottom of the cosine: the recursion divides by 0
             return [group["lr"] + (base - lo) * (1 - math.cos(math.pi / T)) / 2
                     for base, group in zip(self.base_lrs, groups)]
