@@ -7,6 +7,8 @@ try:
 except ImportError as e:  # pragma: no cover - exercised only without the extra
     raise ImportError("minigrad.testing needs hypothesis: pip install minigrad[testing]") from e
 
+from .assertions import assert_gradients_close, gradient_property
 from .strategies import broadcastable_shapes, shapes, tensors, valid_dims
 
-__all__ = ["broadcastable_shapes", "shapes", "tensors", "valid_dims"]
+__all__ = ["assert_gradients_close", "broadcastable_shapes", "gradient_property", "shapes", "tensors",
+           "valid_dims"]
