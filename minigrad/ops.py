@@ -113,9 +113,12 @@ class Softplus(Function):
     def forward(self, x, beta=1.0, threshold=20.0):
         self.beta = beta
         xp, bx = self.xp, x * beta
-        return xp.where(bx > threshold, x, xp.logaddexp(0, bx) / beta).astype(x.dtype, copy=False)
+        self.linear = bx > threshold               # the linear branch has gradient 1, as in PyTorch
+        return xp.where(self.linear, x, xp.logaddexp(0, bx) / beta).astype(x.dtype, copy=False)
 
-    def backward(self, g): return g * (self.inputs[0] * self.beta).sigmoid()
+    def backward(self, g):
+        from .tensor import where
+        return g * where(self.linear, 1.0, (self.inputs[0] * self.beta).sigmoid())
 
 
 class Clip(Function):

@@ -263,11 +263,13 @@ class Tensor:
         """``other`` as a Tensor; a Python scalar takes this tensor's dtype, so it never upcasts."""
         if isinstance(other, Tensor):
             return other
-        if isinstance(other, (int, float, bool)) and not isinstance(other, np.generic):
+        # NOTE: numpy scalars (np.float64(0.5), np.sqrt(2.0)) count as Python scalars, as in PyTorch:
+        # otherwise `x / np.sqrt(d)` would silently turn a float32 graph into float64.
+        if isinstance(other, (int, float, bool, np.number, np.bool_)):
             dt = self.dtype
-            if dt.kind in "iub" and isinstance(other, float):
+            if dt.kind in "iub" and isinstance(other, (float, np.floating)):
                 dt = np.dtype(_DEFAULT_FLOAT)
-            elif dt.kind == "b" and not isinstance(other, bool):
+            elif dt.kind == "b" and not isinstance(other, (bool, np.bool_)):
                 dt = np.dtype(np.int64)
             return Tensor._wrap(self.xp.asarray(other, dtype=dt))
         return Tensor(other, device=self.device)
@@ -276,24 +278,24 @@ class Tensor:
 
     def add(self, other, alpha=1):
         """self + alpha * other."""
-        other = self._operand(other)
-        return ops.Add.apply(self, other if alpha == 1 else other * alpha)
+        a, other = _promoted(self, self._operand(other))
+        return ops.Add.apply(a, other if alpha == 1 else other * alpha)
 
     def sub(self, other, alpha=1):
         """self - alpha * other."""
-        other = self._operand(other)
-        return ops.Sub.apply(self, other if alpha == 1 else other * alpha)
+        a, other = _promoted(self, self._operand(other))
+        return ops.Sub.apply(a, other if alpha == 1 else other * alpha)
 
     def mul(self, other):
         """Elementwise product."""
-        return ops.Mul.apply(self, self._operand(other))
+        return ops.Mul.apply(*_promoted(self, self._operand(other)))
 
     def div(self, other):
         """Elementwise true division."""
         other = self._operand(other)
         if self.dtype.kind in "iub" and other.dtype.kind in "iub":
             return ops.Div.apply(self.float(), other.float())
-        return ops.Div.apply(self, other)
+        return ops.Div.apply(*_promoted(self, other))
 
     def pow(self, exponent):
         """self ** exponent (a Python number or a Tensor)."""
@@ -301,11 +303,11 @@ class Tensor:
             if exponent == 1:
                 return self.clone() if self.requires_grad else self
             return ops.PowScalar.apply(self, p=exponent)
-        return ops.Pow.apply(self, self._operand(exponent))
+        return ops.Pow.apply(*_promoted(self, self._operand(exponent)))
 
     def matmul(self, other):
         """Matrix product with numpy's rules (batched and 1-D operands)."""
-        return ops.MatMul.apply(self, self._operand(other))
+        return ops.MatMul.apply(*_promoted(self, self._operand(other)))
 
     def neg(self):
         """-self."""
@@ -437,7 +439,7 @@ class Tensor:
 
     def maximum(self, other):
         """Elementwise max; ties split the gradient in half."""
-        return ops.Maximum.apply(self, self._operand(other))
+        return ops.Maximum.apply(*_promoted(self, self._operand(other)))
 
     def minimum(self, other):
         """Elementwise min; ties split the gradient in half."""
@@ -575,7 +577,8 @@ class Tensor:
         if self.ndim == 0:
             return self.reshape(1)
         s, e = start_dim % self.ndim, end_dim % self.ndim
-        return self.reshape(self.shape[:s] + (-1,) + self.shape[e + 1:])
+        merged = math.prod(self.shape[s:e + 1])      # not -1: a size-0 dim makes -1 ambiguous
+        return self.reshape(self.shape[:s] + (merged,) + self.shape[e + 1:])
 
     def squeeze(self, dim=None):
         """Drop dimensions of size 1 (all, or those in ``dim``)."""
@@ -718,6 +721,18 @@ class Tensor:
 
 # ***** helpers *****
 
+def _promoted(a, b):
+    """An integer or bool operand takes the float operand's dtype (int64 * float32 is float32, as in
+    PyTorch; numpy would give float64)."""
+    if a.dtype == b.dtype:
+        return a, b
+    if a.dtype.kind != "f" and b.dtype.kind == "f":
+        return a.to(dtype=b.dtype), b
+    if b.dtype.kind != "f" and a.dtype.kind == "f":
+        return a, b.to(dtype=a.dtype)
+    return a, b
+
+
 def _count(shape, dim):
     return int(np.prod([shape[d] for d in ops._norm_dims(dim, len(shape))], dtype=np.int64))
 
@@ -760,6 +775,8 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
     """A new leaf tensor from data (Python numbers/lists default to float32, as PyTorch)."""
     if isinstance(data, Tensor):
         data = data.data.copy()
+    elif backend.is_array(data) and (dtype is None or _dtype(dtype) == data.dtype):
+        data = data.copy()                      # torch.tensor copies; from_numpy() is the sharing form
     return Tensor(data, dtype=dtype, requires_grad=requires_grad, device=device)
 
 
