@@ -381,3 +381,26 @@ def test_small_mlp_overfits_twenty_examples_to_zero_loss():
     assert abs(first - math.log(3)) < 0.3                # starts near chance: ln(3)
     assert loss.item() < 0.01
     assert (npy(model(X)).argmax(1) == y.numpy()).all()
+
+
+def test_a_model_trains_on_every_device(device):
+    mg.manual_seed(0)
+    emb = nn.Embedding(7, 4, padding_idx=0).to(device)
+    model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Dropout(0.1), nn.Linear(8, 3)).to(device)
+    idx = mg.tensor([1, 2, 0, 6, 3], device=device)
+    y = mg.tensor([0, 2, 1, 1, 0], device=device)
+    losses = []
+    for _ in range(5):
+        loss = nn.CrossEntropyLoss(label_smoothing=0.1)(model(emb(idx)), y) + \
+            nn.MultiMarginLoss()(model(emb(idx)), y)
+        model.zero_grad(), emb.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(list(model.parameters()) + [emb.weight], 1.0)
+        with mg.no_grad():
+            for p in list(model.parameters()) + [emb.weight]:
+                p -= 0.1 * p.grad
+        losses.append(loss.item())
+    assert model[0].weight.device == device and model[1].running_mean.device == device
+    assert losses[-1] < losses[0]
+    model.eval()
+    assert model(emb(idx)).device == device
