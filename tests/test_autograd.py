@@ -1,0 +1,374 @@
+"""The engine: forks, accumulation, retain_grad, deep graphs, freed buffers, higher order, mg.grad,
+grad mode, hooks, user-defined gates, and memory freed by reference counting."""
+import gc
+import threading
+import weakref
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import minigrad as mg
+from minigrad.testing import tensors
+
+
+def test_gradients_add_up_at_forks(device):
+    x = mg.tensor(3.0, requires_grad=True, device=device)
+    y = x * x + x * 2.0 + x.exp() * 0.0 + x       # x is used four times
+    y.backward()
+    assert x.grad.item() == pytest.approx(2 * 3.0 + 2.0 + 1.0)
+
+
+@settings(max_examples=10)
+@given(tensors(shape=(3,), min_value=-2, max_value=2))
+def test_fork_to_many_consumers_matches_sum_of_paths(x):
+    x.requires_grad_()
+    a, b = x.sin(), x * x
+    (a * b + a + b).sum().backward()
+    v = x.detach().numpy()
+    expected = np.cos(v) * v * v + np.sin(v) * 2 * v + np.cos(v) + 2 * v
+    np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-12)
+
+
+def test_leaf_grad_accumulates_across_calls(device):
+    x = mg.tensor([1.0, 2.0], requires_grad=True, device=device)
+    (x * 3.0).sum().backward()
+    (x * x).sum().backward()
+    assert x.grad.tolist() == [3.0 + 2.0, 3.0 + 4.0]
+    x.grad = None
+    (x * 3.0).sum().backward()
+    assert x.grad.tolist() == [3.0, 3.0]
+
+
+def test_grads_of_two_leaves_are_independent_objects():
+    a, b = mg.tensor([1.0], requires_grad=True), mg.tensor([2.0], requires_grad=True)
+    (a + b).sum().backward()                    # add sends the same gradient to both inputs
+    a.grad.data[0] = 100.0
+    assert b.grad.tolist() == [1.0]
+
+
+def test_non_leaf_grad_only_with_retain_grad():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 2.0
+    k = h * 3.0
+    k.retain_grad()
+    assert k.retains_grad and not h.retains_grad
+    (k * k).sum().backward()
+    assert h.grad is None
+    assert k.grad.tolist() == [12.0, 24.0]            # d(k^2)/dk = 2k
+    assert x.grad.tolist() == [72.0, 144.0]
+
+
+def test_chain_of_100000_ops_has_no_recursion_error():
+    x = mg.tensor(1.0, requires_grad=True)
+    y = x
+    for _ in range(100_000):
+        y = -y
+    y.backward()
+    assert y.item() == 1.0 and x.grad.item() == 1.0
+
+
+def test_second_backward_through_freed_graph_is_a_clear_error():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = (x.exp() * x).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="second time.*retain_graph=True"):
+        y.backward()
+
+
+def test_backward_frees_saved_buffers():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = x.relu()
+    fn = y.grad_fn
+    assert hasattr(fn, "mask")
+    y.sum().backward()
+    assert not hasattr(fn, "mask") and fn._freed
+
+
+def test_retain_graph_allows_a_second_backward():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = (x.exp() * x).sum()
+    y.backward(retain_graph=True)
+    first = x.grad.numpy().copy()
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * first)
+
+
+def test_backward_with_explicit_gradient():
+    x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    (x * x).backward(mg.tensor([1.0, 0.0, -1.0]))
+    assert x.grad.tolist() == [2.0, 0.0, -6.0]
+    z = mg.tensor([1.0, 2.0], requires_grad=True)
+    (z * 2).backward([1.0, 1.0])                      # a list works too
+    assert z.grad.tolist() == [2.0, 2.0]
+
+
+# ***** higher order *****
+
+def test_hessian_vector_product_matches_analytic():
+    """f(x) = sum(x^3) + (a.x)^2: H = diag(6x) + 2 a a^T."""
+    rng = np.random.default_rng(0)
+    xv, av, vv = rng.standard_normal(4), rng.standard_normal(4), rng.standard_normal(4)
+    x = mg.tensor(xv, requires_grad=True)
+    a, v = mg.tensor(av), mg.tensor(vv)
+    f = (x ** 3).sum() + (a * x).sum() ** 2
+    (g,) = mg.grad(f, x, create_graph=True)
+    np.testing.assert_allclose(g.detach().numpy(), 3 * xv ** 2 + 2 * av * (av @ xv), rtol=1e-12)
+    (hv,) = mg.grad((g * v).sum(), x)
+    H = np.diag(6 * xv) + 2 * np.outer(av, av)
+    np.testing.assert_allclose(hv.numpy(), H @ vv, rtol=1e-12)
+
+
+def test_backward_create_graph_then_backward_again():
+    x = mg.tensor(2.0, requires_grad=True)
+    y = x ** 4
+    y.backward(create_graph=True)
+    g = x.grad                                      # 4x^3 = 32, differentiable
+    assert g.item() == 32.0 and g.requires_grad
+    x.grad = None
+    g.backward()
+    assert x.grad.item() == 12 * 2.0 ** 2          # 12x^2
+
+
+def test_gradient_penalty():
+    """WGAN-GP style: loss = (|d out / d x| - 1)^2, differentiated w.r.t. the weights."""
+    rng = np.random.default_rng(1)
+    xv, wv = rng.standard_normal((3, 2)), rng.standard_normal((2, 1))
+    x = mg.tensor(xv, requires_grad=True)
+    w = mg.tensor(wv, requires_grad=True)
+    out = (x @ w).tanh().sum()
+    (gx,) = mg.grad(out, x, create_graph=True)
+    penalty = ((gx * gx).sum(1).sqrt() - 1.0).pow(2).sum()
+    penalty.backward()
+
+    def penalty_of(wflat):                          # the same penalty, in numpy, for finite differences
+        W = wflat.reshape(2, 1)
+        d = (1 - np.tanh(xv @ W) ** 2) @ W.T       # d out / d x
+        return ((np.sqrt((d ** 2).sum(1)) - 1) ** 2).sum()
+    eps, num = 1e-6, np.zeros(2)
+    for k in range(2):
+        e = np.zeros(2)
+        e[k] = eps
+        num[k] = (penalty_of(wv.ravel() + e) - penalty_of(wv.ravel() - e)) / (2 * eps)
+    np.testing.assert_allclose(w.grad.numpy().ravel(), num, rtol=1e-6)
+    assert x.grad is not None          # x is a leaf of the penalty too
+
+
+def test_mg_grad_functional_form():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = mg.tensor([3.0], requires_grad=True)
+    unused = mg.tensor([5.0], requires_grad=True)
+    out = x * y                                     # non-scalar: needs grad_outputs
+    with pytest.raises(RuntimeError, match="grad_outputs"):
+        mg.grad(out, [x])
+    gx, gy = mg.grad(out, [x, y], grad_outputs=mg.tensor([1.0, 10.0]), retain_graph=True)
+    assert gx.tolist() == [3.0, 30.0] and gy.tolist() == [21.0]
+    assert x.grad is None and y.grad is None       # mg.grad leaves .grad alone
+    with pytest.raises(RuntimeError, match="allow_unused"):
+        mg.grad(out.sum(), [x, unused], retain_graph=True)
+    gx, gu = mg.grad(out.sum(), [x, unused], allow_unused=True)
+    assert gx.tolist() == [3.0, 3.0] and gu is None
+
+
+def test_mg_grad_of_an_intermediate_and_of_several_outputs():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 2.0
+    a, b = (h * h).sum(), h.sum()
+    (gh,) = mg.grad([a, b], [h])
+    assert gh.tolist() == [2 * 2.0 + 1, 2 * 4.0 + 1]
+
+
+# ***** grad mode *****
+
+def test_no_grad_and_enable_grad_as_context_managers():
+    x = mg.tensor([1.0], requires_grad=True)
+    with mg.no_grad():
+        assert not mg.is_grad_enabled()
+        y = x * 2
+        with mg.enable_grad():
+            z = x * 2
+        w = x * 2
+    assert mg.is_grad_enabled()
+    assert not y.requires_grad and y.grad_fn is None
+    assert z.requires_grad and not w.requires_grad
+
+
+def test_no_grad_and_enable_grad_as_decorators():
+    @mg.no_grad()
+    def f(x):
+        """Doubles x."""
+        return x * 2
+
+    @mg.enable_grad()
+    def g(x):
+        return x * 2
+
+    x = mg.tensor([1.0], requires_grad=True)
+    assert not f(x).requires_grad and f.__name__ == "f" and f.__doc__ == "Doubles x."
+    with mg.no_grad():
+        assert g(x).requires_grad
+    assert mg.is_grad_enabled()
+
+
+def test_no_grad_restores_mode_after_an_exception():
+    with pytest.raises(ValueError):
+        with mg.no_grad():
+            raise ValueError("boom")
+    assert mg.is_grad_enabled()
+
+
+def test_grad_mode_is_per_thread():
+    entered, checked = threading.Event(), threading.Event()
+    seen = {}
+
+    def worker():
+        with mg.no_grad():
+            entered.set()
+            checked.wait(5)
+            seen["worker"] = mg.is_grad_enabled()
+
+    t = threading.Thread(target=worker)
+    t.start()
+    assert entered.wait(5)
+    x = mg.tensor([1.0], requires_grad=True)
+    seen["main"] = mg.is_grad_enabled()
+    seen["main_records"] = (x * 2).requires_grad     # recorded while the other thread is in no_grad
+    checked.set()
+    t.join()
+    assert seen == {"worker": False, "main": True, "main_records": True}
+
+
+# ***** hooks *****
+
+def test_hooks_see_and_replace_gradients():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    seen = []
+    x.register_hook(lambda g: seen.append(g.tolist()))
+    h = x * 3.0
+    handle = h.register_hook(lambda g: g * 10.0)      # a returned tensor replaces the gradient
+    h.sum().backward()
+    assert seen == [[30.0, 30.0]] and x.grad.tolist() == [30.0, 30.0]
+    handle.remove()
+    x.grad = None
+    (x * 3.0).sum().backward()
+    assert x.grad.tolist() == [3.0, 3.0]
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        mg.tensor([1.0]).register_hook(lambda g: g)
+
+
+def test_hook_on_leaf_runs_before_accumulation():
+    x = mg.tensor([1.0], requires_grad=True)
+    x.register_hook(lambda g: g * 0.5)
+    (x * 4.0).sum().backward()
+    assert x.grad.tolist() == [2.0]
+
+
+# ***** user-defined gates *****
+
+class Sigmoid(mg.Function):
+    """The notes' sigmoid, grouped into one gate: local gradient (1 - s) s."""
+    saves_inputs, saves_output = (), True
+
+    def forward(self, x):
+        return 1 / (1 + self.xp.exp(-x))
+
+    def backward(self, g):
+        s = self.output
+        return g * (1.0 - s) * s
+
+
+class ScaledProduct(mg.Function):
+    """a * b * scale, with a keyword argument and gradients for two inputs."""
+
+    def forward(self, a, b, scale=1.0):
+        self.scale = scale
+        return a * b * scale
+
+    def backward(self, g):
+        a, b = self.inputs
+        return (g * b * self.scale if self.needs_input_grad[0] else None,
+                g * a * self.scale if self.needs_input_grad[1] else None)
+
+
+def test_user_sigmoid_gate_matches_the_composed_circuit_and_gradchecks():
+    x = mg.tensor([-2.0, 0.0, 1.0], dtype="float64", requires_grad=True)
+    s = Sigmoid.apply(x)
+    assert s.grad_fn.label == "Sigmoid"
+    composed = 1.0 / (1.0 + (-x).exp())
+    np.testing.assert_allclose(s.detach().numpy(), composed.detach().numpy(), rtol=1e-15)
+    assert mg.gradcheck(lambda t: Sigmoid.apply(t), [x])
+    assert mg.gradgradcheck(lambda t: Sigmoid.apply(t), [x])
+
+
+def test_user_gate_with_two_inputs_and_a_keyword():
+    a = mg.tensor([1.0, 2.0], dtype="float64", requires_grad=True)
+    b = mg.tensor([3.0], dtype="float64")                        # broadcast, no grad
+    out = ScaledProduct.apply(a, b, scale=2.0)
+    assert out.tolist() == [6.0, 12.0]
+    out.sum().backward()
+    assert a.grad.tolist() == [6.0, 6.0] and b.grad is None
+    assert mg.gradcheck(lambda x, y: ScaledProduct.apply(x, y, scale=0.5), [a.detach().requires_grad_(), b])
+
+
+def test_user_gate_returning_wrong_gradient_count_is_an_error():
+    class Bad(mg.Function):
+        def forward(self, a, b):
+            return a + b
+
+        def backward(self, g):
+            return g
+
+    a, b = mg.tensor([1.0], requires_grad=True), mg.tensor([1.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="Bad returned 1 gradients for 2 inputs"):
+        Bad.apply(a, b).sum().backward()
+
+
+# ***** memory: no reference cycles *****
+
+def test_graph_is_freed_by_reference_counting_alone():
+    gc.collect()
+    gc.disable()
+    try:
+        x = mg.randn(4, 3, requires_grad=True)
+        w = mg.randn(3, 2, requires_grad=True)
+        h = (x @ w).relu()
+        loss = (h.sigmoid() * h).sum() + h.logsumexp(1).mean()
+        gates = [weakref.ref(loss.grad_fn), weakref.ref(h.grad_fn)]
+        hidden = weakref.ref(h)
+        loss.backward()
+        del loss, h
+        assert all(r() is None for r in gates), "a gate outlived its output"
+        assert hidden() is None
+        assert gc.collect() == 0, "the graph left reference cycles for the collector"
+    finally:
+        gc.enable()
+
+
+def test_graph_without_backward_is_freed_too():
+    gc.collect()
+    gc.disable()
+    try:
+        x = mg.randn(3, requires_grad=True)
+        y = (x.exp() * x).sum()
+        gate = weakref.ref(y.grad_fn)
+        del y
+        assert gate() is None
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
+
+
+def test_create_graph_graph_is_freed_by_reference_counting():
+    gc.collect()
+    gc.disable()
+    try:
+        x = mg.randn(3, dtype="float64", requires_grad=True)
+        (g,) = mg.grad((x ** 3).sum(), x, create_graph=True)
+        gate = weakref.ref(g.grad_fn)
+        g.sum().backward()
+        del g
+        assert gate() is None
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
