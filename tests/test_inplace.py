@@ -1,0 +1,222 @@
+"""In-place ops: values, the version counter, the saved-tensor check, leaves, no_grad, and rebasing a
+non-leaf onto the new gate (gradients checked numerically)."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+
+import minigrad as mg
+from minigrad.testing import tensors
+
+INPLACE = {   # name: (in-place call, the same thing in numpy)
+    "add_": (lambda t: t.add_(2.0), lambda a: a + 2.0),
+    "add_alpha": (lambda t: t.add_(mg.tensor([1.0, 2.0, 3.0], device=t.device), alpha=-2), lambda a: a - 2 * np.array([1.0, 2.0, 3.0])),
+    "sub_": (lambda t: t.sub_(1.5), lambda a: a - 1.5),
+    "mul_": (lambda t: t.mul_(mg.tensor([2.0, 0.5, -1.0], device=t.device)), lambda a: a * [2.0, 0.5, -1.0]),
+    "div_": (lambda t: t.div_(4.0), lambda a: a / 4.0),
+    "zero_": (lambda t: t.zero_(), lambda a: a * 0.0),
+    "fill_": (lambda t: t.fill_(7.0), lambda a: np.full_like(a, 7.0)),
+    "clamp_": (lambda t: t.clamp_(-0.5, 1.0), lambda a: np.clip(a, -0.5, 1.0)),
+    "copy_": (lambda t: t.copy_(mg.tensor([9.0], device=t.device)), lambda a: np.full_like(a, 9.0)),
+}
+
+
+def _iadd(t):
+    t += 1.0
+    return t
+
+
+def _imul(t):
+    t *= 3.0
+    return t
+
+
+def _isub(t):
+    t -= 1.0
+    return t
+
+
+def _idiv(t):
+    t /= 2.0
+    return t
+
+
+def _setitem(t):
+    t[1:] = mg.tensor([5.0, 6.0], device=t.device)
+    return t
+
+
+INPLACE.update({"+=": (_iadd, lambda a: a + 1.0), "*=": (_imul, lambda a: a * 3.0),
+                "-=": (_isub, lambda a: a - 1.0), "/=": (_idiv, lambda a: a / 2.0),
+                "t[idx]=v": (_setitem, lambda a: np.array([a[0], 5.0, 6.0]))})
+
+
+@pytest.mark.parametrize("name", sorted(INPLACE))
+def test_inplace_values_and_version_counter(name, device):
+    op, ref = INPLACE[name]
+    start = np.array([-1.0, 0.25, 2.0])
+    t = mg.tensor(start, device=device)
+    storage = t.data
+    v0 = t._version
+    out = op(t)
+    assert out is t                                      # in place: the same tensor object...
+    assert t.data is storage                             # ...and the same memory, when nothing is recorded
+    assert t._version == v0 + 1
+    np.testing.assert_allclose(mg.backend.to_numpy(t.data), ref(start))
+    assert t.dtype == np.float64
+
+
+def test_setitem_forms_and_version_counter():
+    t = mg.zeros(3, 4)
+    t[0] = 1.0
+    t[:, 1] = mg.tensor([2.0, 3.0, 4.0])
+    t[mg.tensor([2, 2])] = 5.0
+    t[t > 4.5] = -1.0
+    assert t._version == 4
+    assert t.tolist() == [[1.0, 2.0, 1.0, 1.0], [0.0, 3.0, 0.0, 0.0], [-1.0, -1.0, -1.0, -1.0]]
+
+
+def test_saved_input_changed_in_place_names_gate_and_tensor():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 2.0
+    h.name = "hidden"
+    y = (h * h).sum()                    # Mul saves h
+    h.add_(1.0)
+    with pytest.raises(RuntimeError, match=r"modified by an in-place operation.*gate Mul.*shape \(2,\).*'hidden'.*version 1.*expected version 0"):
+        y.backward()
+
+
+def test_saved_output_changed_in_place_is_an_error():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    e = x.exp()                          # Exp's backward reads its output
+    y = (e + 1.0).sum()                  # Add saves nothing
+    with mg.no_grad():
+        e.mul_(2.0)                      # truly in place: Exp's saved output is gone
+    with pytest.raises(RuntimeError, match=r"output of gate Exp.*modified by an in-place operation"):
+        y.backward()
+
+
+def test_changing_a_leaf_under_no_grad_before_backward_is_caught():
+    """The classic mistake: an optimiser step between forward and backward."""
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    loss = (w * w).sum()
+    with mg.no_grad():
+        w.sub_(0.1)
+    with pytest.raises(RuntimeError, match="gate Mul"):
+        loss.backward()
+
+
+def test_rebased_output_keeps_the_old_value_for_its_gate():
+    """Under grad mode an in-place op on a non-leaf writes new memory and rebases the tensor, so a
+    gate that saved the old output still reads the old value (and backward is right)."""
+    x = mg.tensor([1.0, 2.0], dtype="float64", requires_grad=True)
+    e = x.exp()
+    y = (e + 1.0).sum()
+    e.mul_(2.0)
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.exp([1.0, 2.0]))
+
+
+def test_unsaved_input_may_change_in_place():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 1.0
+    y = (h + 1.0).sum()                  # Add saves nothing: changing h later is harmless
+    h.mul_(5.0)
+    y.backward()
+    assert x.grad.tolist() == [1.0, 1.0]
+
+
+def test_inplace_on_a_leaf_that_requires_grad_is_an_error():
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    for op in (lambda t: t.add_(1.0), lambda t: t.mul_(2.0), lambda t: t.zero_(), _iadd, _setitem):
+        with pytest.raises(RuntimeError, match="leaf tensor that requires grad"):
+            op(w)
+    assert w.tolist() == [1.0, 2.0] and w._version == 0
+
+
+def test_inplace_on_a_leaf_under_no_grad_works_as_optimisers_need():
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    (w * w).sum().backward()
+    storage = w.data
+    with mg.no_grad():
+        w -= 0.5 * w.grad                # an SGD step
+        w.grad.zero_()
+        w[0] = 10.0
+    assert w.tolist() == [10.0, 0.0] and w.data is storage
+    assert w.is_leaf and w.requires_grad and w.grad_fn is None
+    assert w.grad.tolist() == [0.0, 0.0] and w._version == 2
+    (w * 3.0).sum().backward()           # still a working leaf
+    assert w.grad.tolist() == [3.0, 3.0]
+
+
+def _rebased_circuit(x, y):
+    """In-place ops on non-leaves under grad mode: each one rebases the tensor onto a new gate."""
+    h = x * 2.0
+    h.mul_(x)                            # h = 2x^2
+    h.add_(y, alpha=3)                   # h = 2x^2 + 3y
+    h -= x
+    h /= 2.0                             # h = (2x^2 + 3y - x) / 2
+    h.clamp_(-5.0, 50.0)
+    h[0] = y[0] * y[1]                   # the gradient of the overwritten element stops; y gets one
+    k = h.sin()
+    k += h                               # k = sin(h) + h
+    return k
+
+
+@settings(max_examples=10)
+@given(tensors(shape=(3,), min_value=-2, max_value=2), tensors(shape=(3,), min_value=-2, max_value=2))
+def test_inplace_on_non_leaf_rebases_onto_the_new_gate(x, y):
+    x.requires_grad_()
+    y.requires_grad_()
+    out = _rebased_circuit(x, y)
+    assert out.grad_fn is not None and not out.is_leaf
+    xv, yv = x.detach().numpy(), y.detach().numpy()
+    h = np.clip((2 * xv ** 2 + 3 * yv - xv) / 2, -5, 50)
+    h[0] = yv[0] * yv[1]
+    np.testing.assert_allclose(out.detach().numpy(), np.sin(h) + h, rtol=1e-12)
+    assert mg.gradcheck(_rebased_circuit, [x, y])
+
+
+def test_rebase_keeps_earlier_consumers_on_the_old_value():
+    x = mg.tensor([3.0], dtype="float64", requires_grad=True)
+    h = x * 2.0
+    before = h + 0.0                     # recorded before the in-place op: sees 2x
+    h.mul_(x)                            # h = 2x^2
+    (before + h).sum().backward()
+    assert before.item() == 6.0 and h.item() == 18.0
+    assert x.grad.tolist() == [2.0 + 4 * 3.0]
+
+
+def test_setitem_of_a_grad_value_into_a_plain_tensor():
+    v = mg.tensor([1.0, 2.0], dtype="float64", requires_grad=True)
+
+    def scatter(v):
+        buf = mg.zeros(2, 3, dtype="float64")
+        buf[:, 1] = v * v                # buf becomes part of the graph
+        return buf * mg.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], dtype="float64")
+
+    out = scatter(v)
+    assert not out.is_leaf
+    out.sum().backward()
+    assert v.grad.tolist() == [2.0 * 1.0 * 2.0, 2.0 * 2.0 * 5.0]
+    assert mg.gradcheck(scatter, [v.detach().requires_grad_()])
+
+
+def test_fill_and_zero_on_a_non_leaf_cut_the_old_gradient():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 3.0
+    h.zero_()
+    h2 = x * 3.0
+    h2.fill_(4.0)
+    (h + h2 + x).sum().backward()
+    assert h.tolist() == [0.0, 0.0] and h2.tolist() == [4.0, 4.0]
+    assert x.grad.tolist() == [1.0, 1.0]
+
+
+def test_copy_on_a_non_leaf_takes_the_source_gradient():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    s = mg.tensor([5.0], requires_grad=True)
+    h = x * 1.0
+    h.copy_(s * 2.0)                     # broadcast to h's shape
+    (h * mg.tensor([1.0, 3.0])).sum().backward()
+    assert h.tolist() == [10.0, 10.0]
+    assert x.grad.tolist() == [0.0, 0.0] and s.grad.tolist() == [8.0]
