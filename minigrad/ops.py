@@ -464,9 +464,9 @@ class Pad(Function):
 
 class MatMul(Function):
     def forward(self, a, b):
-        ka = a.shape[-1]
-        kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
-        if a.ndim == 0 or b.ndim == 0 or ka != kb:
+        ka = a.shape[-1] if a.ndim else None                            # a 0-d operand has no inner size
+        kb = (b.shape[0] if b.ndim == 1 else b.shape[-2]) if b.ndim else None
+        if ka is None or kb is None or ka != kb:
             raise ShapeError(f"matmul of shapes {a.shape} and {b.shape}: the inner sizes differ "
                              f"({ka} vs {kb}); for A @ B the last size of A must equal the "
                              "second-to-last size of B (transpose one operand?)")
