@@ -1,0 +1,97 @@
+"""The one numpy/cupy dispatch point, and tensors on every available device."""
+import pathlib
+import re
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad import backend
+
+PACKAGE = pathlib.Path(mg.__file__).parent
+
+
+def test_available_devices_always_include_cpu():
+    devices = mg.available_devices()
+    assert devices[0] == "cpu"
+    assert ("cuda" in devices) == mg.cuda_is_available()
+
+
+def test_normalize_device():
+    assert backend.normalize_device(None) == "cpu" and backend.normalize_device("cpu") == "cpu"
+    with pytest.raises(ValueError, match="'gpu'"):
+        backend.normalize_device("gpu")
+    if mg.cuda_is_available():
+        assert backend.normalize_device("cuda:0") == "cuda"
+
+
+def test_array_module_dispatch(device):
+    xp = backend.xp_for(device)
+    a = xp.ones(3)
+    assert backend.get_array_module(a) is xp
+    assert backend.device_of(a) == device and backend.is_array(a)
+    assert not backend.is_array([1.0]) and backend.xp_for("cpu") is np
+    assert isinstance(backend.to_numpy(a), np.ndarray)
+    assert backend.device_of(backend.to_device(np.ones(2), device)) == device
+    t = mg.ones(2, device=device)
+    assert t.xp is xp and t.device == device
+
+
+def test_scatter_add_accumulates_repeated_indices(device):
+    xp = backend.xp_for(device)
+    out = xp.zeros(4)
+    backend.scatter_add(out, xp.asarray([0, 2, 0, 0]), xp.asarray([1.0, 2.0, 3.0, 4.0]))
+    assert backend.to_numpy(out).tolist() == [8.0, 0.0, 2.0, 0.0]
+
+
+def test_only_backend_imports_cupy():
+    """The single dispatch point: no other module of the package imports cupy."""
+    offenders = [str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py")
+                 if p.name != "backend.py" and re.search(r"^\s*(import|from)\s+cupy", p.read_text(), re.M)]
+    assert offenders == []
+
+
+def test_gates_take_their_array_module_from_the_inputs():
+    """ops.py computes with `self.xp` (numpy or cupy), never with numpy's math directly."""
+    src = (PACKAGE / "ops.py").read_text()
+    math_calls = re.findall(r"\bnp\.(exp|log|sqrt|sin|cos|tanh|where|maximum|clip|matmul|sum|zeros|ones|"
+                            r"concatenate|pad|broadcast_to|abs|sign)\(", src)
+    assert math_calls == []
+
+
+def test_tensor_round_trip_to_device_and_back(device):
+    x = mg.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    y = x.to(device)
+    assert y.device == device and (y is x) == (device == "cpu")
+    z = (y * y).sum().cpu()
+    assert z.device == "cpu"
+    z.backward()
+    assert x.grad.device == "cpu" and x.grad.tolist() == [2.0, -4.0, 6.0]
+
+
+def test_factories_and_grads_stay_on_the_device(device):
+    mg.manual_seed(0)
+    w = mg.randn(3, 2, dtype="float64", requires_grad=True, device=device)
+    x = mg.rand(4, 3, dtype="float64", device=device)
+    loss = (x @ w).tanh().logsumexp(1).mean()
+    assert loss.device == device
+    loss.backward()
+    assert w.grad.device == device and w.grad.dtype == np.float64
+
+    # the same computation on the CPU gives the same numbers
+    wc = mg.tensor(backend.to_numpy(w.data), requires_grad=True)
+    xc = mg.tensor(backend.to_numpy(x.data))
+    lc = (xc @ wc).tanh().logsumexp(1).mean()
+    lc.backward()
+    np.testing.assert_allclose(loss.item(), lc.item(), rtol=1e-12)
+    np.testing.assert_allclose(backend.to_numpy(w.grad.data), wc.grad.numpy(), rtol=1e-10)
+
+
+def test_gradcheck_runs_on_the_device(device):
+    x = mg.tensor([[0.3, -0.7], [1.2, 0.1]], dtype="float64", requires_grad=True, device=device)
+    assert mg.gradcheck(lambda t: (t.sigmoid() @ t).softmax(0), [x])
+
+
+def test_repr_names_the_device_and_dtype(device):
+    r = repr(mg.ones(2, dtype="float64", device=device))
+    assert "float64" in r and (("cuda" in r) == (device == "cuda"))
