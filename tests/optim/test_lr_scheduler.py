@@ -220,3 +220,12 @@ def test_warns_when_stepped_before_the_optimizer():
 def test_bad_arguments(make, err, match):
     with pytest.raises(err, match=match):
         make(_optimizer())
+
+
+def test_step_with_an_epoch_jumps_by_the_closed_form():
+    sched = StepLR(_optimizer(), step_size=3, gamma=0.5)
+    sched.optimizer.step()
+    with pytest.warns(UserWarning, match="deprecated"):
+        sched.step(7)
+    np.testing.assert_allclose(sched.get_last_lr(), np.array(LRS) * 0.5 ** 2)
+    assert sched.last_epoch == 7

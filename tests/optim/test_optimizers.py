@@ -439,3 +439,23 @@ def test_repr_lists_groups():
     opt = Adam([mg.ones(1, requires_grad=True)], lr=0.5)
     text = repr(opt)
     assert text.startswith("Adam (") and "Parameter Group 0" in text and "lr: 0.5" in text
+
+
+@pytest.mark.parametrize("cls,kwargs", [CONFIGS[2], CONFIGS[7], CONFIGS[10]], ids=["SGD", "RMSprop", "Adam"])
+def test_same_trajectory_on_every_device(cls, kwargs, device, tmp_path):
+    grads = _grads(4)
+    params = _params()
+    cpu = _run(cls(params, **kwargs), params, grads)
+    params = [p.detach().to(device).requires_grad_() for p in _params()]
+    opt = cls(params, **kwargs)
+    out = []
+    for gs in grads:
+        for p, g in zip(params, gs):
+            p.grad = mg.tensor(_grad_fn(mg.backend.to_numpy(p.data), g), device=device)
+        opt.step()
+        out.append([mg.backend.to_numpy(p.data).copy() for p in params])
+    _assert_trajectories(out, cpu, rtol=1e-10, atol=1e-12)
+    assert all(s.device == device for st in opt.state.values() for s in st.values() if isinstance(s, mg.Tensor))
+    mg.save(opt.state_dict(), tmp_path / "opt.npz")
+    opt.load_state_dict(mg.load(tmp_path / "opt.npz", map_location="cpu"))      # cast back to the params' device
+    assert all(s.device == device for st in opt.state.values() for s in st.values() if isinstance(s, mg.Tensor))
