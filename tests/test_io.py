@@ -105,6 +105,11 @@ def test_overwrite_replaces_the_file(tmp_path):
 
 # ***** errors *****
 
+def test_missing_folder_on_save_names_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no_such_dir"):
+        mg.save({"w": mg.ones(1)}, tmp_path / "no_such_dir" / "w.npz")
+
+
 def test_missing_file_names_it(tmp_path):
     path = tmp_path / "nope.npz"
     with pytest.raises(FileNotFoundError, match="nope.npz"):
