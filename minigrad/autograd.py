@@ -141,6 +141,10 @@ def record_kink(gate, signature):
 
 # ***** the gate *****
 
+_weakref = weakref.ref
+_KEEP_AFTER_RELEASE = frozenset(["inputs", "needs_input_grad", "parents", "_out", "_versions", "_created_at",
+                                 "_scope"])
+
 _Tensor = []
 
 
@@ -190,7 +194,7 @@ class Function:
     @property
     def xp(self):
         """The array module of this gate's inputs."""
-        return backend.get_array_module(*(t.data for t in self.inputs))
+        return backend.array_module_of(self.inputs)
 
     @property
     def output(self):
@@ -206,18 +210,28 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **kwargs):
         """Run the gate on Tensors and record it in the graph when any input requires grad."""
-        Tensor = _tensor_class()
-        if not all(type(x) is Tensor for x in inputs):
-            inputs = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
+        # NOTE: this runs once per op: no generators, no repeated lookups, and the one- and
+        # two-input gates (nearly all) spelled out, which saves about 1 us per op (README, Performance)
+        Tensor = _Tensor[0] if _Tensor else _tensor_class()
+        for x in inputs:
+            if not isinstance(x, Tensor):
+                inputs = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
+                break
         fn = cls()
         fn.inputs = inputs
         state = _state
-        if state.anomaly:
+        anomaly = state.anomaly
+        if anomaly:
             fn._created_at = _user_frame()
         if state.scope:
             fn._scope = state.scope
         try:
-            data = fn.forward(*[x.data for x in inputs], **kwargs)
+            if len(inputs) == 2:
+                data = fn.forward(inputs[0].data, inputs[1].data, **kwargs)
+            elif len(inputs) == 1:
+                data = fn.forward(inputs[0].data, **kwargs)
+            else:
+                data = fn.forward(*[x.data for x in inputs], **kwargs)
         except ValueError as e:
             if "broadcast" not in str(e):
                 raise
@@ -225,26 +239,40 @@ class Function:
             raise ShapeError(f"gate {fn.label}: the shapes {' and '.join(str(x.shape) for x in inputs)} "
                              f"do not broadcast together") from None
         out = Tensor._wrap(data)
-        if state.anomaly:
+        if anomaly:
             _check_finite(out.data, "the forward pass", fn)
         if not state.enabled:
             return out
-        needs = tuple([x.requires_grad for x in inputs])
-        if True not in needs:
-            return out
-        fn.needs_input_grad = needs
-        fn.parents = tuple([(x.grad_fn or x) if x.requires_grad else None for x in inputs])
-        fn._versions = tuple([x._version for x in inputs])
-        fn._out = weakref.ref(out)
+        if len(inputs) == 1:
+            (a,) = inputs
+            if not a.requires_grad:
+                return out
+            fn.needs_input_grad, fn.parents, fn._versions = (True,), (a.grad_fn or a,), (a._version,)
+        elif len(inputs) == 2:
+            a, b = inputs
+            ra, rb = a.requires_grad, b.requires_grad
+            if not (ra or rb):
+                return out
+            fn.needs_input_grad = (ra, rb)
+            fn.parents = ((a.grad_fn or a) if ra else None, (b.grad_fn or b) if rb else None)
+            fn._versions = (a._version, b._version)
+        else:
+            needs = tuple([x.requires_grad for x in inputs])
+            if True not in needs:
+                return out
+            fn.needs_input_grad = needs
+            fn.parents = tuple([(x.grad_fn or x) if x.requires_grad else None for x in inputs])
+            fn._versions = tuple([x._version for x in inputs])
+        fn._out = _weakref(out)
         out.requires_grad = True
         out.grad_fn = fn
         return out
 
     def _release(self):
         """Drop what forward kept for backward (the graph's structure stays, for pictures)."""
-        keep = {"inputs", "needs_input_grad", "parents", "_out", "_versions", "_created_at", "_scope"}
-        for name in [k for k in self.__dict__ if k not in keep]:
-            del self.__dict__[name]
+        d = self.__dict__
+        for name in [k for k in d if k not in _KEEP_AFTER_RELEASE]:
+            del d[name]
         self._freed = True
 
     def _check_versions(self):
@@ -270,20 +298,24 @@ class Function:
 
 def _toposort(roots):
     """Nodes (gates, and leaf tensors that require grad) in post-order, iteratively: no recursion."""
+    # NOTE: a stack of (node, iterator over its parents) visits each edge once and allocates one
+    # pair per node; this runs over the whole graph on every backward
     order, seen = [], set()
-    stack = [(r, False) for r in roots]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
+    for root in reversed(roots):
+        if id(root) in seen:
             continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
-        for p in getattr(node, "parents", ()):  # a leaf tensor has no parents
-            if p is not None and id(p) not in seen:
-                stack.append((p, False))
+        seen.add(id(root))
+        stack = [(root, iter(getattr(root, "parents", ())))]   # a leaf tensor has no parents
+        while stack:
+            node, parents = stack[-1]
+            for p in parents:
+                if p is not None and id(p) not in seen:
+                    seen.add(id(p))
+                    stack.append((p, iter(getattr(p, "parents", ()))))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
     return order
 
 
@@ -317,8 +349,8 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
                 node._accumulate_grad(g, handed_out, create_graph)
                 continue
             fn = node
-            out = fn.output
-            if out is not None:
+            out = fn._out() if fn._out is not None else None   # fn.output, inlined: once per node
+            if out is not None and (out._hooks or out._retains_grad):
                 for hook in out._hooks or ():
                     new = hook(g)
                     g = new if new is not None else g
@@ -331,7 +363,13 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
                     f"trying to backward through the graph a second time (gate {fn.label}): its saved "
                     "buffers were freed by the first backward. Pass retain_graph=True to the first "
                     "backward() if you need to backward twice.")
-            fn._check_versions()
+            inputs = fn.inputs
+            for x, version in zip(inputs, fn._versions):     # a cheap scan; the full check names the culprit
+                if x._version != version:
+                    fn._check_versions()
+                    break
+            if fn.saves_output and out is not None and out._version:
+                fn._check_versions()
             if _state.anomaly:
                 prev, _state.backward_gate = _state.backward_gate, fn
                 try:
@@ -342,24 +380,30 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
                 gxs = fn.backward(g)
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)
-            if len(gxs) != len(fn.inputs):
+            if len(gxs) != len(inputs):
                 raise RuntimeError(f"gate {fn.label} returned {len(gxs)} gradients for "
-                                   f"{len(fn.inputs)} inputs")
+                                   f"{len(inputs)} inputs")
             if _state.anomaly:
                 for i, gx in enumerate(gxs):
                     if gx is not None:
                         _check_finite(gx.data if isinstance(gx, Tensor) else gx, "the backward pass", fn, i)
             if not retain_graph:
                 fn._release()
-            for parent, x, gx in zip(fn.parents, fn.inputs, gxs):
+            for parent, x, gx in zip(fn.parents, inputs, gxs):
                 if parent is None or gx is None:
                     continue
                 if not isinstance(gx, Tensor):
                     gx = Tensor._wrap(gx)
-                if gx.shape != x.shape:
+                if gx.data.shape != x.data.shape:
                     gx = _unbroadcast(gx, x.shape, fn)
-                prev = grads.get(id(parent))
-                grads[id(parent)] = gx if prev is None else prev + gx   # gradients add up at forks
+                key = id(parent)
+                prev = grads.get(key)
+                if prev is None:
+                    grads[key] = gx
+                elif create_graph:                           # gradients add up at forks
+                    grads[key] = prev + gx                   # (recorded: the sum is differentiated too)
+                else:
+                    grads[key] = Tensor._wrap(prev.data + gx.data)
     return captured
 
 

@@ -57,9 +57,19 @@ def xp_for(device):
 
 def get_array_module(*arrays):
     """numpy or cupy, from the type of the arrays (Chainer's ``get_array_module``)."""
-    for a in arrays:
-        if _cupy_ndarray and isinstance(a, _cupy_ndarray):
-            return _cupy
+    if _cupy_ndarray:                       # no cupy array can exist before cupy is loaded
+        for a in arrays:
+            if isinstance(a, _cupy_ndarray):
+                return _cupy
+    return np
+
+
+def array_module_of(tensors):
+    """numpy or cupy, from the ``.data`` of Tensors (every gate's ``self.xp``: the hot path)."""
+    if _cupy_ndarray:
+        for t in tensors:
+            if isinstance(t.data, _cupy_ndarray):
+                return _cupy
     return np
 
 

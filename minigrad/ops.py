@@ -65,9 +65,18 @@ class Cos(Function):
 class Tanh(Function):
     saves_inputs, saves_output = (), True
     def forward(self, x): return self.xp.tanh(x)
-    def backward(self, g):
-        y = self.output
-        return g * (1.0 - y * y)                                        # 1 - tanh^2
+    def backward(self, g): return TanhGrad.apply(g, self.output)        # g * (1 - tanh^2)
+
+
+class TanhGrad(Function):
+    """``g * (1 - y^2)``: tanh's local gradient applied to ``g``, given its output ``y``."""
+    # NOTE: fused for speed: one gate instead of three (y*y, 1 - ., g * .) in every backward through
+    # tanh; its own backward keeps second derivatives exact (as Chainer's TanhGrad).
+    def forward(self, g, y): return g * (1 - y * y)
+    def backward(self, gg):
+        g, y = self.inputs
+        return (gg * (1.0 - y * y) if self.needs_input_grad[0] else None,
+                gg * g * y * -2.0 if self.needs_input_grad[1] else None)  # d/dy g(1 - y^2) = -2gy
 
 
 class Sigmoid(Function):

@@ -263,6 +263,10 @@ class Tensor:
         """``other`` as a Tensor; a Python scalar takes this tensor's dtype, so it never upcasts."""
         if isinstance(other, Tensor):
             return other
+        if type(other) is float or type(other) is int:          # the common case, checked first
+            data = self.data
+            if data.dtype.kind in "fc":
+                return Tensor._wrap(backend.get_array_module(data).asarray(other, dtype=data.dtype))
         # NOTE: numpy scalars (np.float64(0.5), np.sqrt(2.0)) count as Python scalars, as in PyTorch:
         # otherwise `x / np.sqrt(d)` would silently turn a float32 graph into float64.
         if isinstance(other, (int, float, bool, np.number, np.bool_)):
