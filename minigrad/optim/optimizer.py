@@ -109,7 +109,10 @@ class Optimizer:
                 else:
                     if p.grad.grad_fn is not None:      # a create_graph gradient: cut it from its graph
                         p.grad = p.grad.detach()
-                    p.grad.data = p.grad.xp.zeros_like(p.grad.data)
+                    if getattr(p.grad.data.flags, "writeable", True):
+                        p.grad.data[...] = 0            # in place: the same array, as PyTorch's zero_()
+                    else:
+                        p.grad.data = p.grad.xp.zeros_like(p.grad.data)
 
     def step(self, closure=None):
         """Update every parameter that has a gradient; returns ``closure()``'s loss when given one.

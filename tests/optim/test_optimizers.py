@@ -283,9 +283,9 @@ def test_zero_grad():
     a = mg.ones(3, requires_grad=True)
     opt = SGD([a], lr=0.1)
     (a * 2).sum().backward()
-    grad = a.grad
+    grad, data = a.grad, a.grad.data
     opt.zero_grad(set_to_none=False)
-    assert a.grad is grad and np.all(a.grad.data == 0)
+    assert a.grad is grad and a.grad.data is data and np.all(a.grad.data == 0)
     opt.zero_grad()
     assert a.grad is None
 
