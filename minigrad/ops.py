@@ -220,6 +220,8 @@ class PowScalar(Function):
 
     def backward(self, g):
         x, p = self.inputs[0], self.p
+        if p == 0:
+            return g * 0.0                                              # not 0 * x^-1 (NaN at x = 0)
         if p == 2:
             return g * x * 2.0
         return g * (x ** (p - 1)) * p                                   # p x^(p-1)
@@ -275,7 +277,8 @@ def _norm_dims(dim, ndim):
     for d in dims:
         if not -max(ndim, 1) <= d < max(ndim, 1):
             raise IndexError(f"dimension {d} is out of range for a tensor of {ndim} dimensions")
-        out.append(d % ndim if ndim else 0)
+        if ndim:                     # a 0-d tensor's dim 0 / -1 reduces over nothing, as in PyTorch
+            out.append(d % ndim)
     return tuple(sorted(set(out)))
 
 

@@ -306,6 +306,8 @@ class Tensor:
         if isinstance(exponent, (int, float)) and not isinstance(exponent, bool):
             if exponent == 1:
                 return self.clone() if self.requires_grad else self
+            if self.dtype.kind != "f" and isinstance(exponent, float):
+                return ops.PowScalar.apply(self.float(), p=exponent)    # int ** 0.5 is float32, as in PyTorch
             return ops.PowScalar.apply(self, p=exponent)
         return ops.Pow.apply(*_promoted(self, self._operand(exponent)))
 
@@ -526,7 +528,7 @@ class Tensor:
 
     def softmax(self, dim=-1):
         """exp(x) / sum(exp(x)) over ``dim``, shifted by the max for stability."""
-        m = self.data.max(axis=dim, keepdims=True)
+        m = self.data.max(axis=ops._norm_dims(dim, self.ndim), keepdims=True)
         e = (self - m).exp()
         return e / e.sum(dim, keepdim=True)
 

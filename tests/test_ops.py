@@ -364,3 +364,27 @@ def test_T_reverses_all_dims():
     x = mg.randn(2, 3, 4)
     assert x.T.shape == (4, 3, 2) and mg.randn(5).T.shape == (5,)
     np.testing.assert_array_equal(x.T.numpy(), x.numpy().T)
+
+
+def test_zero_dim_tensors_reduce_over_dim_0_like_torch():
+    torch = pytest.importorskip("torch")
+    x, t = mg.tensor(3.0, dtype="float64", requires_grad=True), torch.tensor(3.0, dtype=torch.float64, requires_grad=True)
+    outs = [x.sum(0), x.amax(-1), x.softmax(0), x.log_softmax(-1), x.logsumexp(0), x.mean(0)]
+    touts = [t.sum(0), t.amax(-1), t.softmax(0), t.log_softmax(-1), t.logsumexp(0), t.mean(0)]
+    for o, to in zip(outs, touts):
+        assert o.shape == tuple(to.shape) and o.item() == pytest.approx(to.item())
+    sum(outs).backward()
+    sum(touts).backward()
+    assert x.grad.item() == pytest.approx(t.grad.item())
+
+
+@pytest.mark.filterwarnings("ignore:divide by zero")
+def test_power_edge_cases_like_torch():
+    torch = pytest.importorskip("torch")
+    for p in (0, 0.5, 2, -1):
+        x = mg.tensor([0.0, 2.0], dtype="float64", requires_grad=True)
+        t = torch.tensor([0.0, 2.0], dtype=torch.float64, requires_grad=True)
+        (x ** p).sum().backward()
+        (t ** p).sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-14)   # inf and 0 included
+    assert (mg.tensor([1, 4]) ** 0.5).dtype == np.float32 and (mg.tensor([1, 4]) ** 2).dtype == np.int64
