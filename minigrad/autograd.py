@@ -464,14 +464,15 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 raise RuntimeError(f"grad_outputs must be given for a non-scalar output of shape {out.shape}")
             g = Tensor._wrap(out.xp.ones_like(out.data))
         root_grads.append(_as_grad(g, out))
-    capture = {}
+    capture, slot_of_input = {}, []     # an input named twice gets one slot, read twice
     for i, x in enumerate(inputs):
         if not x.requires_grad:
             raise RuntimeError(f"input {i} (shape {x.shape}) does not require grad")
-        capture[id(x.grad_fn or x)] = i
+        slot_of_input.append(capture.setdefault(id(x.grad_fn or x), len(capture)))
     if retain_graph is None:
         retain_graph = create_graph
-    result = _run_backward(outputs, root_grads, retain_graph, create_graph, capture)
+    captured = _run_backward(outputs, root_grads, retain_graph, create_graph, capture)
+    result = [captured[slot] for slot in slot_of_input]
     for i, g in enumerate(result):
         if g is None:
             if not allow_unused:
