@@ -20,6 +20,8 @@ KINKS = {
     "Abs": "abs'(0) = 0 (sign(0) = 0), as in PyTorch",
     "Maximum": "max(a, b) with a == b sends half the gradient to each input, as in PyTorch",
     "Max": "a reduction max (or min) with ties splits the gradient evenly among the tied winners",
+    "Softplus": "softplus switches to the identity where beta * x > threshold (a small jump, as in "
+                "PyTorch); at the switch the gradient is sigmoid(beta * x)",
     "Clip": "clip(x, lo, hi) passes the gradient at x == lo and x == hi (gradient 1 on the bounds)",
     "Where": "where(cond, a, b) routes the gradient by cond; conditions built from comparisons "
              "(leaky_relu, elu, hardtanh, ...) switch branch where the comparison flips",
@@ -123,6 +125,7 @@ class Softplus(Function):
         self.beta = beta
         xp, bx = self.xp, x * beta
         self.linear = bx > threshold               # the linear branch has gradient 1, as in PyTorch
+        record_kink("Softplus", self.linear)
         return xp.where(self.linear, x, xp.logaddexp(0, bx) / beta).astype(x.dtype, copy=False)
 
     def backward(self, g):
