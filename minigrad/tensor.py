@@ -46,7 +46,7 @@ def _to_array(data, dtype, device):
 class Tensor:
     """An n-dimensional array that records the gates applied to it, for reverse-mode autodiff."""
     __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_version", "_retains_grad", "_hooks",
-                 "name", "__weakref__")
+                 "name", "_base", "__weakref__")   # _base: set only by detach(), read with getattr
     __array_priority__ = 1000   # make ndarray (op) Tensor call the Tensor's reflected operator
 
     def __init__(self, data, dtype=None, requires_grad=False, device=None):
@@ -201,6 +201,7 @@ class Tensor:
         """A tensor sharing this one's data, cut from the graph."""
         t = Tensor._wrap(self.data)
         t.name = self.name
+        t._base = self         # an in-place change through t bumps self's version too, as in PyTorch
         return t
 
     def detach_(self):
@@ -675,6 +676,10 @@ class Tensor:
         else:
             self.data = array.astype(self.dtype, copy=True)
         self._version += 1
+        base = getattr(self, "_base", None)
+        while base is not None:            # the memory is shared: the tensors detach() came from changed too
+            base._version += 1
+            base = getattr(base, "_base", None)
 
     def add_(self, other, alpha=1):
         """In place: self += alpha * other."""

@@ -220,3 +220,18 @@ def test_copy_on_a_non_leaf_takes_the_source_gradient():
     (h * mg.tensor([1.0, 3.0])).sum().backward()
     assert h.tolist() == [10.0, 10.0]
     assert x.grad.tolist() == [0.0, 0.0] and s.grad.tolist() == [8.0]
+
+
+def test_inplace_through_a_detached_view_is_caught():
+    """detach() shares memory: changing it in place changes the saved value, so backward must refuse."""
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x).sum()
+    x.detach().add_(1.0)
+    assert x.tolist() == [2.0, 3.0]
+    with pytest.raises(RuntimeError, match="gate Mul"):
+        y.backward()
+    z = mg.tensor([1.0, 2.0], requires_grad=True)
+    d = z.detach()
+    (z * z).sum().backward()                 # no in-place change: fine
+    d.zero_()
+    assert z.tolist() == [0.0, 0.0] and z._version == 1
