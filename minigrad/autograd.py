@@ -232,8 +232,14 @@ class Function:
                 data = fn.forward(inputs[0].data, **kwargs)
             else:
                 data = fn.forward(*[x.data for x in inputs], **kwargs)
-        except ValueError as e:
-            if "broadcast" not in str(e):
+        except (ValueError, TypeError) as e:
+            # NOTE: devices are compared only once the op failed, so the common path pays nothing
+            devices = [backend.device_of(x.data) for x in inputs]
+            if len(set(devices)) > 1:
+                where = ", ".join(f"input {i} on {d}" for i, d in enumerate(devices))
+                raise RuntimeError(f"gate {fn.label}: expected all tensors on one device, got {where}; "
+                                   "move them with .to(device) first") from None
+            if not isinstance(e, ValueError) or "broadcast" not in str(e):
                 raise
             from .ops import ShapeError
             raise ShapeError(f"gate {fn.label}: the shapes {' and '.join(str(x.shape) for x in inputs)} "

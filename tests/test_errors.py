@@ -130,6 +130,15 @@ def test_cuda_without_cupy_names_cupy_and_the_extra(make):
         make()
 
 
+def test_mixing_devices_error_path_names_both_devices(monkeypatch):
+    """Without a GPU: one input's array claims to live on 'cuda' and the op fails, as cupy would."""
+    a, b = mg.ones(2), mg.ones(3)                 # (2,) and (3,) make the forward raise
+    real = mg.backend.device_of
+    monkeypatch.setattr(mg.backend, "device_of", lambda arr: "cuda" if arr is b.data else real(arr))
+    with pytest.raises(RuntimeError, match=r"gate Add: .*one device.*input 0 on cpu, input 1 on cuda"):
+        a + b
+
+
 @pytest.mark.skipif(not mg.cuda_is_available(), reason="needs a GPU and cupy")
 def test_mixing_devices_names_both_devices():
     with pytest.raises((RuntimeError, TypeError, ValueError), match=r"(?s)cpu.*cuda|cuda.*cpu"):
