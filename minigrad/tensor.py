@@ -642,10 +642,14 @@ class Tensor:
 
     # ***** in-place ops (safe: version counters catch a saved value that changed) *****
 
-    def _inplace(self, compute):
-        """Replace this tensor's value by ``compute(self)``; under grad, rebase it onto the new gate."""
+    def _inplace(self, compute, cast=False):
+        """Replace this tensor's value by ``compute(self)``; under grad, rebase it onto the new gate.
+
+        The tensor keeps its dtype, as in PyTorch: a float64 result is cast back to float32; a
+        floating-point result for an integer tensor is an error unless ``cast`` (fill_, copy_).
+        """
         if not is_grad_enabled():
-            self._write(compute(self).data)
+            self._write(self._same_dtype(compute(self), cast).data)
             return self
         if self.requires_grad and self.grad_fn is None:
             raise RuntimeError(
@@ -655,7 +659,7 @@ class Tensor:
         # gates recorded earlier still point at the old value's gate (as PyTorch's graph edges do).
         shell = Tensor._wrap(self.data)
         shell.requires_grad, shell.grad_fn, shell._version = self.requires_grad, self.grad_fn, self._version
-        result = compute(shell)
+        result = self._same_dtype(compute(shell), cast)
         if not result.requires_grad:           # nothing to record: write into the same memory
             self._write(result.data)
             return self
@@ -667,6 +671,17 @@ class Tensor:
         result.grad_fn._out = weakref.ref(self)
         self._version += 1
         return self
+
+    def _same_dtype(self, result, cast):
+        """``result`` in this tensor's dtype, for an in-place op; never a silent float-to-int truncation."""
+        if result.dtype == self.dtype:
+            return result
+        if not cast and not np.can_cast(result.dtype, self.dtype, "same_kind"):
+            raise RuntimeError(
+                f"in-place op on a tensor of dtype {self.dtype} (shape {self.shape}): the result has dtype "
+                f"{result.dtype}, which would be truncated to {self.dtype}. Convert first (`x = x.float()`) "
+                "or use the out-of-place op (`x = x + y`).")
+        return result.to(self.dtype)
 
     def _write(self, array):
         if array.shape != self.shape:
@@ -703,7 +718,7 @@ class Tensor:
 
     def fill_(self, value):
         """In place: set every element to ``value``."""
-        return self._inplace(lambda t: t * 0.0 + value)
+        return self._inplace(lambda t: t * 0.0 + value, cast=True)
 
     def zero_(self):
         """In place: set every element to zero."""
@@ -711,7 +726,7 @@ class Tensor:
 
     def copy_(self, src):
         """In place: copy ``src``'s values (broadcast to this shape)."""
-        return self._inplace(lambda t: t * 0.0 + self._operand(src))
+        return self._inplace(lambda t: t * 0.0 + self._operand(src), cast=True)
 
     def normal_(self, mean=0.0, std=1.0):
         """In place: fill with samples of N(mean, std^2) (not recorded)."""

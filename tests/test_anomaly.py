@@ -1,5 +1,6 @@
 """Debugging aids: detect_anomaly names the gate, its input shapes and the user's line; the common
 mistakes of a learner get errors that name both operands and suggest the fix."""
+import re
 import threading
 
 import numpy as np
@@ -142,9 +143,59 @@ def test_mixing_dtypes_promotes_as_pytorch_does():
     assert (mg.ones(2) * 0.5).dtype == np.float32                # a Python scalar never upcasts
 
 
-@pytest.mark.skipif(not mg.cuda_is_available(), reason="needs a GPU")
-def test_mixing_devices_names_both_devices():
-    with pytest.raises((RuntimeError, TypeError, ValueError), match="cuda"):
+def test_float_into_an_integer_tensor_in_place_names_both_dtypes():
+    counts = mg.tensor([1, 2, 3])
+    for op in (lambda: counts.add_(mg.tensor([0.5, 0.5, 0.5])), lambda: counts.mul_(0.5),
+               lambda: counts.div_(mg.tensor(2))):
+        with pytest.raises(RuntimeError, match=r"(?s)dtype int64.*float32.*\.float\(\)"):
+            op()
+    assert counts.tolist() == [1, 2, 3]                          # untouched, not truncated
+    counts.add_(mg.tensor([1, 1, 1]))
+    counts.zero_()                                               # filling casts, as in PyTorch
+    assert counts.dtype == np.int64 and counts.tolist() == [0, 0, 0]
+
+
+def test_in_place_result_keeps_the_tensors_dtype():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)                # float32
+    h = x * 2.0
+    h.add_(mg.tensor([0.5, 0.5], dtype="float64"))               # torch keeps h float32
+    h.mul_(mg.tensor([3.0, 3.0], dtype="float64"))
+    assert h.dtype == np.float32 and h.tolist() == [7.5, 13.5]
+    h.sum().backward()
+    assert x.grad.dtype == np.float32 and x.grad.tolist() == [6.0, 6.0]
+    with mg.no_grad():
+        x.copy_(mg.tensor([4.0, 5.0], dtype="float64"))
+    assert x.dtype == np.float32 and x.tolist() == [4.0, 5.0]
+
+
+class _FakeGpuArray(np.ndarray):
+    """Stands in for a CuPy array on a machine without a GPU: mixing it with a NumPy array in
+    arithmetic raises TypeError, as CuPy does."""
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if any(type(x) is np.ndarray for x in inputs):
+            raise TypeError("Unsupported type <class 'numpy.ndarray'>")
+        inputs = [x.view(np.ndarray) if isinstance(x, _FakeGpuArray) else x for x in inputs]
+        return getattr(ufunc, method)(*inputs, **kwargs).view(_FakeGpuArray)
+
+
+@pytest.mark.parametrize("op", [lambda a, b: a + b, lambda a, b: b * a, lambda a, b: a @ b.reshape(2, 1)],
+                         ids=["add", "mul", "matmul"])
+def test_mixing_devices_names_both_operands_and_the_fix(op, monkeypatch):
+    from minigrad import backend
+    monkeypatch.setattr(backend, "_cupy_ndarray", _FakeGpuArray)   # device_of(fake) is now "cuda"
+    a = mg.ones(3, 2, requires_grad=True)
+    b = mg.Tensor._wrap(np.ones((1, 2), dtype=np.float32).view(_FakeGpuArray))
+    assert (a.device, b.device) == ("cpu", "cuda")
+    with pytest.raises(RuntimeError) as err:
+        op(a, b)
+    msg = str(err.value)
+    assert re.search(r"input 0 on (cpu|cuda), input 1 on (cpu|cuda)", msg) and "cpu" in msg and "cuda" in msg
+    assert "one device" in msg and ".to(" in msg                   # the fix
+
+
+@pytest.mark.skipif(not mg.cuda_is_available(), reason="needs a GPU (CuPy)")
+def test_mixing_real_devices_names_both_devices():
+    with pytest.raises(RuntimeError, match=r"input 0 on cpu, input 1 on cuda.*\.to\("):
         mg.ones(2) + mg.ones(2, device="cuda")
 
 
