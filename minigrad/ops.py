@@ -490,8 +490,13 @@ class MatMul(Function):
     def backward(self, g):
         a, b = self.inputs
         if a.ndim == 2 and b.ndim == 2:                                 # the common case: dW = X^T dY
-            return (g @ b.T if self.needs_input_grad[0] else None,
-                    a.T @ g if self.needs_input_grad[1] else None)
+            gb = None
+            if self.needs_input_grad[1]:
+                # NOTE: b is usually a transposed weight (x @ W.T, column-major): then (g^T x)^T gives
+                # the same values laid out as W itself, so no transposing copy of dW follows
+                flags = b.data.flags
+                gb = (g.T @ a).T if flags.f_contiguous and not flags.c_contiguous else a.T @ g
+            return (g @ b.T if self.needs_input_grad[0] else None, gb)
         # NOTE: 1-D operands are promoted to matrices as numpy does, then the extra axis dropped
         a2 = a if a.ndim > 1 else a.reshape(1, -1)
         b2 = b if b.ndim > 1 else b.reshape(-1, 1)
