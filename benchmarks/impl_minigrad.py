@@ -15,7 +15,7 @@ def _set(param, array):
     """Copy the problem's initial values into a layer's parameter (shapes must agree)."""
     if tuple(param.shape) != array.shape:
         raise ValueError(f"parameter of shape {tuple(param.shape)} cannot take values of shape {array.shape}")
-    param.data = np.array(array, dtype=param.dtype)
+    param.data = np.ascontiguousarray(array, dtype=param.dtype)   # C order, as a fresh layer has
 
 
 def _linear(w, b):

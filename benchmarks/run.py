@@ -244,7 +244,8 @@ def main(argv=None):
     for lib, why in skipped:
         print(f"skipping {lib}: {why}", file=sys.stderr)
 
-    header = (f"{datetime.date.today().isoformat()}, Python {platform.python_version()}, {_machine()}, "
+    load = ", load average %.1f" % os.getloadavg()[0] if hasattr(os, "getloadavg") else ""
+    header = (f"{datetime.date.today().isoformat()}, Python {platform.python_version()}, {_machine()}{load}, "
               f"{args.threads} BLAS threads, median of {args.repeat} repeats{' (quick sizes)' if args.quick else ''}")
     print(header, flush=True)
     results = []
