@@ -1,7 +1,8 @@
 """Draw the README's pictures with minigrad itself: python docs/make_pictures.py (needs graphviz + dot).
 
-The notes' 2-d sigmoid neuron f(w, x) = 1 / (1 + exp(-(w0 x0 + w1 x1 + w2))) at w = [2, -3, -3],
-x = [-1, -2], gate by gate, with the value (green) and the gradient (red) on every wire.
+sigmoid_neuron.{svg,png}: the notes' 2-d sigmoid neuron f(w, x) = 1 / (1 + exp(-(w0 x0 + w1 x1 + w2)))
+at w = [2, -3, -3], x = [-1, -2], gate by gate, with the value (green) and the gradient (red) on every wire.
+mlp_graph.{svg,png}: a 2-layer nn MLP's softmax loss on a batch of 5, one cluster per module.
 """
 import argparse
 from pathlib import Path
@@ -25,6 +26,22 @@ def sigmoid_neuron():
     return f, w, x
 
 
+def mlp_loss():
+    """A 2-layer MLP (2 -> 4 -> 3) and its cross-entropy loss on 5 points, backward done."""
+    from minigrad import nn
+    mg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 3))
+    x = mg.randn(5, 2)
+    x.name = "x (batch)"
+    with mg.viz.module_scopes(model):        # every gate a module makes is tagged with its path
+        scores = model(x)
+    loss = nn.functional.cross_entropy(scores, mg.tensor([0, 1, 2, 1, 0]))
+    loss.name = "loss"
+    mg.viz.retain_all_grads(loss)
+    loss.backward()
+    return model, loss
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent), help="output folder")
@@ -36,11 +53,16 @@ def main():
     graph = mg.viz.draw_graph(f, digits=2, show_shapes=False, rankdir="TB",
                               title="the notes' sigmoid neuron: values (green), gradients (red)")
     graph.graph_attr.update(dpi="110")
+    model, loss = mlp_loss()
+    mlp = mg.viz.draw_graph(loss, model=model, rankdir="TB",
+                            title="a 2-layer MLP: one box per module, the loss's gradient on every wire")
+    mlp.graph_attr.update(dpi="80")
     out = Path(args.out)
-    for fmt in ("svg", "png"):
-        path = out / f"sigmoid_neuron.{fmt}"
-        path.write_bytes(graph.pipe(format=fmt))
-        print("wrote", path)
+    for name, picture in (("sigmoid_neuron", graph), ("mlp_graph", mlp)):
+        for fmt in ("svg", "png"):
+            path = out / f"{name}.{fmt}"
+            path.write_bytes(picture.pipe(format=fmt))
+            print("wrote", path)
 
 
 if __name__ == "__main__":

@@ -48,6 +48,29 @@ ROUTING = {
     "Permute": "permutes g back",
     "Getitem": "scatters g into the selected elements",
     "Cat": "splits g among the inputs",
+    "Pow": "g*b*a^(b-1), g*out*log(a)",
+    "Sin": "g * cos(x)",
+    "Cos": "-g * sin(x)",
+    "Softplus": "g * sigmoid(x)",
+    "Pad": "crops g back",
+    "Cast": "casts g back",
+    "ToDevice": "moves g back",
+    "Clone": "passes g",
+    "SoftmaxCrossEntropy": "g * (softmax - onehot) / N",
+    "BinaryCrossEntropy": "g * (p - y) / (p (1 - p))",
+    "BatchNorm": "the notes' batch-norm backward",
+    "MaxPool2d": "routes g to each window's max",
+    "Im2Col": "adds g back into overlapping pixels",
+}
+
+# How a binary gate routes g to x when its other operand is an inlined constant c ("1 / x"):
+# the notes' unary gates, with their local gradients.
+_CONST_ROUTING = {
+    ("Add", 0): "passes g to x", ("Add", 1): "passes g to x",
+    ("Sub", 0): "negates g", ("Sub", 1): "passes g to x",
+    ("Mul", 0): "g * {c}", ("Mul", 1): "g * {c}",
+    ("Div", 0): "-g * {c} / x^2", ("Div", 1): "g / {c}",
+    ("Maximum", 0): "passes g where x > {c}", ("Maximum", 1): "passes g where x > {c}",
 }
 
 # Binary gates drawn with an operator when one operand is an inlined scalar constant: "1 / x".
@@ -370,14 +393,14 @@ def _numpy(a):
     return backend.to_numpy(a)
 
 
-def _fmt(a, digits, max_values):
-    """A short text for an array: the values when few, else mean/std and range."""
+def _fmt(a, digits, max_values, sep=" "):
+    """A short text for an array: the values when few, else mean/std and range (``sep`` before the range)."""
     a = np.asarray(_numpy(a))
     if a.size == 0:
         return "[]"
     if a.dtype.kind == "b":
         a = a.astype(np.int64)
-    num = (lambda v: f"{v:.{digits}g}") if a.dtype.kind in "fc" else str
+    num = (lambda v: f"{v + 0.0:.{digits}g}") if a.dtype.kind in "fc" else str   # + 0.0: no "-0"
     if a.size == 1:
         return num(a.reshape(()).item())
     if a.size <= max_values:
@@ -386,7 +409,7 @@ def _fmt(a, digits, max_values):
     if finite.size == 0:
         return "all non-finite"
     f = finite.astype(np.float64)
-    return f"mean {f.mean():.{digits}g} std {f.std():.{digits}g} in [{num(finite.min())}, {num(finite.max())}]"
+    return f"mean {f.mean():.{digits}g} std {f.std():.{digits}g}{sep}in [{num(finite.min())}, {num(finite.max())}]"
 
 
 def _flags(node, explode):
@@ -433,14 +456,23 @@ def _inline_constant(graph, tid, consumers):
 
 
 def _gate_expression(graph, gid, inlined, digits):
-    """'1 / x'-style text for a binary gate with an inlined constant operand (None otherwise)."""
+    """('1 / x', '-g * 1 / x^2'): the text of a binary gate with an inlined constant operand and how
+    it routes g to its other input; (None, None) for other gates."""
     gate = graph[gid].obj
     sym = _SYMBOLS.get(gate.label)
     ins = graph.inputs.get(gid, [])
     if sym is None or len(ins) != 2 or not any(t in inlined for t in ins):
-        return None
+        return None, None
     parts = [_fmt(graph[t].obj.data, digits, 1) if t in inlined else "x" for t in ins]
-    return f"max({parts[0]}, {parts[1]})" if sym == "max" else f"{parts[0]} {sym} {parts[1]}"
+    text = f"max({parts[0]}, {parts[1]})" if sym == "max" else f"{parts[0]} {sym} {parts[1]}"
+    const = 0 if ins[0] in inlined else 1
+    routing = _CONST_ROUTING.get((gate.label, const))
+    if routing is not None:
+        c = parts[const]
+        routing = routing.format(c=c)
+        if c == "1":                          # the notes' "+1" and "1/x" gates read best without the 1
+            routing = routing.replace("g * 1 / x^2", "g / x^2").replace("g * 1", "g").replace("g / 1", "g")
+    return text, routing
 
 
 # ***** drawing with graphviz *****
@@ -482,10 +514,33 @@ def _digraph_class():
     return _CircuitDigraph[0]
 
 
-def _tensor_label(node, show_values, show_grads, show_shapes, digits, max_values, flags):
+def _html_value(a, digits, max_values):
+    """An array's short text for an HTML label: a summary's range goes on its own line."""
+    return html.escape(_fmt(a, digits, max_values, sep="\n")).replace("\n", "<BR/>")
+
+
+_VIEWS = {"Permute": "{}.T", "Reshape": "{} (reshaped)", "Expand": "{} (expanded)"}
+
+
+def _parameter_view(graph, node):
+    """'fc1.weight.T' for a tensor that is a transpose/reshape/expand of a named parameter (None otherwise)."""
+    if node.kind != "intermediate" or not graph.inputs.get(node.id):
+        return None
+    gate = graph[graph.inputs[node.id][0]]
+    ins = graph.inputs.get(gate.id, [])
+    if gate.kind != "gate" or gate.obj.label not in _VIEWS or len(ins) != 1:
+        return None
+    src = graph[ins[0]]
+    if src.kind != "param" or not src.name:
+        return None
+    name = _VIEWS[gate.obj.label].format(src.name)
+    return name if gate.obj.label != "Permute" or node.obj.ndim == 2 else f"{src.name} (permuted)"
+
+
+def _tensor_label(node, show_values, show_grads, show_shapes, digits, max_values, flags, title=None):
     t = node.obj
     rows = []
-    title = html.escape(node.name) if node.name else {"constant": "const", "leaf": "leaf",
+    title = html.escape(title or node.name or "") or {"constant": "const", "leaf": "leaf",
                                                         "param": "param"}.get(node.kind, "")
     head = f"<B>{title}</B>" if title else ""
     if show_shapes:
@@ -494,9 +549,9 @@ def _tensor_label(node, show_values, show_grads, show_shapes, digits, max_values
     if head:
         rows.append(head)
     if show_values:
-        rows.append(f'<FONT COLOR="{_VALUE_COLOR}">{html.escape(_fmt(t.data, digits, max_values))}</FONT>')
+        rows.append(f'<FONT COLOR="{_VALUE_COLOR}">{_html_value(t.data, digits, max_values)}</FONT>')
     if show_grads and t.grad is not None:
-        rows.append(f'<FONT COLOR="{_GRAD_COLOR}">grad {html.escape(_fmt(t.grad.data, digits, max_values))}</FONT>')
+        rows.append(f'<FONT COLOR="{_GRAD_COLOR}">grad {_html_value(t.grad.data, digits, max_values)}</FONT>')
     for f in flags:
         rows.append(f'<B><FONT COLOR="#b71c1c">⚠ {html.escape(f)}</FONT></B>')
     return "<" + "<BR/>".join(rows or [""]) + ">"
@@ -504,10 +559,11 @@ def _tensor_label(node, show_values, show_grads, show_shapes, digits, max_values
 
 def _gate_label(node, expression, annotate, flags):
     gate = node.obj
+    expression, const_routing = expression
     rows = [f"<B>{html.escape(gate.label)}</B>"]
     if expression:
         rows.append(html.escape(expression))
-    routing = getattr(gate, "routing", None) or ROUTING.get(gate.label)
+    routing = getattr(gate, "routing", None) or const_routing or ROUTING.get(gate.label)
     if annotate and routing:
         rows.append(f'<FONT POINT-SIZE="9" COLOR="{_GRAD_COLOR}">{html.escape(routing)}</FONT>')
     for f in flags:
@@ -562,20 +618,28 @@ def draw_graph(root, show_values=True, show_grads=True, show_shapes=True, max_no
             g.node(n.id, f"⋯ {n.hidden} more nodes\n(max_nodes={max_nodes})", **_KIND_STYLE["cut"])
             return
         style = dict(_KIND_STYLE[n.kind])
+        view_of = _parameter_view(graph, n)
         if n.kind == "gate":
             label = _gate_label(n, _gate_expression(graph, n.id, inlined, digits), annotate, flags)
+        elif view_of is not None:       # W.T in a Linear layer: W's numbers again, only rearranged
+            label = _tensor_label(n, False, False, True, digits, max_values, flags, title=view_of)
         else:
             label = _tensor_label(n, show_values, show_grads, show_shapes, digits, max_values, flags)
         if flags:
             style.update(style=style.get("style", "") + ",filled", fillcolor=_FLAG_FILL)
         g.node(n.id, label, **style)
 
+    modules = dict(model.named_modules()) if model is not None else {}
+
     def emit(g, path):
         for n in members.get(path, []):
             add_node(g, n)
         for child in sorted(p for p in paths if len(p) == len(path) + 1 and p[:len(path)] == path):
             with g.subgraph(name="cluster_" + "_".join(child).replace("-", "_")) as sub:
-                sub.attr(label=".".join(child), style="rounded,dashed", color="#7f7f7f",
+                name = ".".join(child)
+                module = modules.get(name)       # "fc1: Linear", so a reader knows what the box is
+                sub.attr(label=f"{name}: {type(module).__name__}" if module is not None else name,
+                         style="rounded,dashed", color="#7f7f7f",
                          fontname="Helvetica", fontsize="10")
                 emit(sub, child)
     emit(dot, ())

@@ -1,7 +1,10 @@
 """minigrad.viz: the traced graph, its DOT picture with values and gradients, and the text tree."""
+import os
 import re
 import shutil
+import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -60,8 +63,12 @@ def test_sigmoid_neuron_picture_has_the_notes_values_and_gradients():
     labels = [node_label(src, n.id) for n in d.graph_info.tensors() if f"\t{n.id} [" in src]
     for value, grad in [("1.4", "-0.53"), ("0.37", "-0.53"), ("-1", "-0.2"), ("1", "0.2")]:
         assert any(f">{value}</FONT>" in lb and f">grad {grad}</FONT>" in lb for lb in labels), (value, grad)
-    # the constants 1 are written into their gates as the notes' unary gates "+1" and "1/x"
+    # the constants 1 are written into their gates as the notes' unary gates "+1" and "1/x",
+    # with the notes' local gradients: +1 passes g on, 1/x multiplies it by -1/x^2
     assert "1 / x" in src and "1 + x" in src
+    div = node_label(src, d.graph_info.inputs[names["f"].id][0])
+    assert "1 / x" in div and "-g / x^2" in div and "g/b" not in div
+    assert src.count("passes g to x") == 1 and src.count("distributes g to both inputs") == 2
     assert len(d.graph_info.gates()) == 8
 
 
@@ -132,6 +139,16 @@ def test_gates_are_annotated_with_how_they_route_the_gradient():
     assert "swaps its inputs" not in viz.draw_graph(out, annotate=False).source
 
 
+@pytest.mark.parametrize("make, text, routing", [
+    (lambda x: x * 10.0, "x * 10", "g * 10"), (lambda x: x / 4.0, "x / 4", "g / 4"),
+    (lambda x: 3.0 / x, "3 / x", "-g * 3 / x^2"), (lambda x: 2.0 - x, "2 - x", "negates g"),
+    (lambda x: x - 2.0, "x - 2", "passes g to x"), (lambda x: mg.maximum(x, mg.tensor(0.5, dtype="float64")),
+                                                      "max(x, 0.5)", "passes g where x &gt; 0.5")])
+def test_gates_with_an_inlined_constant_show_its_local_gradient(make, text, routing):
+    src = viz.draw_graph(make(scalar(2.0, "x"))).source
+    assert text in src and routing in src, src
+
+
 def test_user_gate_brings_its_own_routing_note():
     class Double(mg.Function):
         routing = "doubles g"
@@ -190,8 +207,12 @@ def test_large_tensors_show_a_summary():
     x = mg.tensor(np.arange(100.0), requires_grad=True)
     src = viz.draw_graph((x * 2.0).sum(), max_values=6).source
     assert "mean 49.5" in src and "in [0, 99]" in src
+    assert "std 28.9<BR/>in [0, 99]" in src             # the range on its own line keeps nodes narrow
+    assert "std 28.9 in [0, 99]" in viz.text_graph((x * 2.0).sum())
     small = mg.tensor([1.0, 2.0, 3.0], dtype="float64", requires_grad=True)
     assert "[1, 2, 3]" in viz.draw_graph((small * 2.0).sum()).source
+    zeros = mg.tensor([-0.0, 1.0], dtype="float64", requires_grad=True) * 1.0
+    assert "= [0, 1]" in viz.text_graph(zeros) and "-0" not in viz.draw_graph(zeros).source
 
 
 # ***** structure properties *****
@@ -348,6 +369,12 @@ def test_model_parameters_named_and_clustered_by_module():
     assert sorted(by_label["MatMul"]) == [("fc1",), ("fc2",)] and sorted(by_label["Add"]) == [("fc1",), ("fc2",)]
     assert by_label["ReLU"] == [()] and by_label["Sum"] == [()]
     assert "subgraph cluster_fc1 {" in d.source and "fc2.weight" in d.source
+    assert 'label="fc1: Dense"' in d.source and 'label="fc2: Dense"' in d.source
+    # W.T is drawn as "fc1.weight.T" with its shape, not as a second copy of W's numbers
+    wt = next(n for n in g.tensors() if n.kind == "intermediate" and g[g.inputs[n.id][0]].obj.label == "Permute"
+              and g[g.inputs[g.inputs[n.id][0]][0]].name == "fc1.weight")
+    label = node_label(d.source, wt.id)
+    assert "fc1.weight.T" in label and "3×4" in label and "<FONT COLOR" not in label
     same = viz.draw_graph(loss, params=dict(model.named_parameters())).graph_info
     assert {n.name: n.cluster for n in same.nodes if n.kind == "param"} == params
 
@@ -391,6 +418,39 @@ def test_renders_svg_and_shows_inline_in_jupyter():
     assert "<svg" in d._repr_svg_()
     bundle = d._repr_mimebundle_()
     assert "<svg" in bundle["image/svg+xml"]
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@needs_dot
+def test_readme_example_renders(tmp_path, monkeypatch):
+    section = (ROOT / "README.md").read_text().split("## Seeing the graph", 1)[1].split("\n## ", 1)[0]
+    neuron, mlp = re.findall(r"```python\n(.*?)```", section, re.S)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(neuron, "README.md", "exec"), {})
+    svg = (tmp_path / "neuron.svg").read_text()
+    assert "<svg" in svg and "0.731" in svg and "grad &#45;0.59" in svg      # dot writes - as &#45;
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["neuron.svg"]       # no stray DOT file left
+    namespace = {}
+    exec(compile(mlp, "README.md", "exec"), namespace)
+    src = namespace["dot"].source
+    for words in ('label="0: Linear"', 'label="1: ReLU"', 'label="2: Linear"', "0.weight.T", "2.bias"):
+        assert words in src, words
+    assert "<svg" in namespace["dot"].pipe(format="svg").decode()
+
+
+@needs_dot
+def test_make_pictures_draws_the_readme_pictures(tmp_path):
+    out = subprocess.run([sys.executable, str(ROOT / "docs" / "make_pictures.py"), "--out", str(tmp_path)],
+                         capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert "f = 0.73; dx = [0.39, -0.59]; dw = [-0.2, -0.39, 0.2]" in out.stdout     # the notes' numbers
+    for name in ("sigmoid_neuron", "mlp_graph"):
+        assert (tmp_path / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert "<svg" in (tmp_path / f"{name}.svg").read_text()
+    mlp = (tmp_path / "mlp_graph.svg").read_text()
+    for words in ("0: Linear", "1: ReLU", "2: Linear", "0.weight.T", "dead units: 1/4", "loss"):
+        assert words in mlp, words
 
 
 def test_rendering_without_dot_says_how_to_install_it(monkeypatch):
