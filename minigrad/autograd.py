@@ -277,8 +277,9 @@ class Function:
     def _release(self):
         """Drop what forward kept for backward (the graph's structure stays, for pictures)."""
         d = self.__dict__
-        for name in [k for k in d if k not in _KEEP_AFTER_RELEASE]:
-            del d[name]
+        if not d.keys() <= _KEEP_AFTER_RELEASE:       # most gates keep nothing else: skip the loop
+            for name in [k for k in d if k not in _KEEP_AFTER_RELEASE]:
+                del d[name]
         self._freed = True
 
     def _check_versions(self):
@@ -307,21 +308,23 @@ def _toposort(roots):
     # NOTE: a stack of (node, iterator over its parents) visits each edge once and allocates one
     # pair per node; this runs over the whole graph on every backward
     order, seen = [], set()
+    visit, mark, _id = order.append, seen.add, id
     for root in reversed(roots):
-        if id(root) in seen:
+        if _id(root) in seen:
             continue
-        seen.add(id(root))
+        mark(_id(root))
         stack = [(root, iter(getattr(root, "parents", ())))]   # a leaf tensor has no parents
+        push = stack.append
         while stack:
             node, parents = stack[-1]
             for p in parents:
-                if p is not None and id(p) not in seen:
-                    seen.add(id(p))
-                    stack.append((p, iter(getattr(p, "parents", ()))))
+                if p is not None and _id(p) not in seen:
+                    mark(_id(p))
+                    push((p, iter(getattr(p, "parents", ()))))
                     break
             else:
                 stack.pop()
-                order.append(node)
+                visit(node)
     return order
 
 

@@ -750,7 +750,7 @@ class Tensor:
 def _promoted(a, b):
     """An integer or bool operand takes the float operand's dtype (int64 * float32 is float32, as in
     PyTorch; numpy would give float64)."""
-    if a.dtype == b.dtype:
+    if a.data.dtype == b.data.dtype:           # the common case, without the property calls
         return a, b
     if a.dtype.kind != "f" and b.dtype.kind == "f":
         return a.to(dtype=b.dtype), b
