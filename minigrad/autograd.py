@@ -8,6 +8,7 @@ Graph ownership (no reference cycles, so memory is freed by reference counting):
     tensor --grad_fn--> gate --inputs--> tensors        (strong)
     gate --_out--> its output tensor                     (weak)
 """
+import functools
 import os
 import threading
 import traceback
@@ -39,6 +40,11 @@ class _GradModeContext:
     """Context manager and decorator that sets grad mode for its block (per thread)."""
     mode = True
 
+    def __new__(cls, func=None):
+        # NOTE: `@mg.no_grad` without parentheses hands the function to the class itself (as torch allows)
+        self = super().__new__(cls)
+        return self(func) if func is not None else self
+
     def __enter__(self):
         self._prev = _state.enabled
         _state.enabled = self.mode
@@ -47,10 +53,12 @@ class _GradModeContext:
         _state.enabled = self._prev
 
     def __call__(self, func):
+        cls = self.__class__
+
+        @functools.wraps(func)
         def wrapper(*args, **kwargs):
-            with self.__class__():
+            with cls():
                 return func(*args, **kwargs)
-        wrapper.__name__, wrapper.__doc__, wrapper.__wrapped__ = func.__name__, func.__doc__, func
         return wrapper
 
 
@@ -65,13 +73,25 @@ class enable_grad(_GradModeContext):
 
 
 class set_grad_enabled(_GradModeContext):
-    """Set grad mode to ``mode`` for the block (``torch.set_grad_enabled``)."""
+    """Set grad mode to ``mode``: at once when called, restored after a ``with`` block, or for the
+    calls of a decorated function (``torch.set_grad_enabled``)."""
+
+    def __new__(cls, mode=True):
+        return object.__new__(cls)
+
     def __init__(self, mode=True):
         self.mode = bool(mode)
+        self._prev = _state.enabled
+        _state.enabled = self.mode
+
+    def __enter__(self):
+        pass                              # __init__ has switched the mode already
 
     def __call__(self, func):
+        _state.enabled = self._prev       # as a decorator it changes nothing until func runs
         mode = self.mode
 
+        @functools.wraps(func)
         def wrapper(*args, **kwargs):
             with set_grad_enabled(mode):
                 return func(*args, **kwargs)

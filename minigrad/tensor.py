@@ -20,6 +20,22 @@ int64, int32, int8, uint8, bool_ = np.int64, np.int32, np.int8, np.uint8, np.boo
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
 
+class RemovableHandle:
+    """What ``register_hook`` returns: ``remove()`` unregisters the hook (again: a no-op)."""
+    # NOTE: a module-level class holding the tensor weakly: a class made per call, or a strong
+    # reference, would leave reference cycles (or keep the tensor alive) after every hook
+    __slots__ = ("_tensor", "_hook")
+
+    def __init__(self, tensor, hook):
+        self._tensor, self._hook = weakref.ref(tensor), hook
+
+    def remove(self):
+        """Unregister the hook."""
+        t = self._tensor()
+        if t is not None and t._hooks:
+            t._hooks = [h for h in t._hooks if h is not self._hook] or None
+
+
 def _dtype(dtype):
     if dtype is None:
         return None
@@ -175,12 +191,7 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that does not require grad")
         self._hooks = (self._hooks or []) + [hook]
-        hooks_owner = self
-
-        class _Handle:
-            def remove(self):
-                hooks_owner._hooks = [h for h in hooks_owner._hooks if h is not hook]
-        return _Handle()
+        return RemovableHandle(self, hook)
 
     def _accumulate_grad(self, g, handed_out, create_graph):
         # NOTE: a gradient may be a broadcast view or the very object another leaf got (add sends

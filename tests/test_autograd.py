@@ -372,3 +372,94 @@ def test_create_graph_graph_is_freed_by_reference_counting():
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+# ***** review additions: PyTorch's grad-mode forms, hook handles, mg.grad's retain_graph default *****
+
+def test_no_grad_and_enable_grad_as_decorators_without_parentheses():
+    @mg.no_grad
+    def f(x):
+        """Doubles x."""
+        return x * 2
+
+    @mg.enable_grad
+    def g(x):
+        return x * 2
+
+    x = mg.tensor([1.0], requires_grad=True)
+    assert not f(x).requires_grad and f.__name__ == "f" and f.__doc__ == "Doubles x."
+    with mg.no_grad():
+        assert g(x).requires_grad
+    assert mg.is_grad_enabled() and (x * 2).requires_grad
+
+
+def test_set_grad_enabled_as_function_context_and_decorator():
+    try:
+        mg.set_grad_enabled(False)                 # a plain call switches the mode, as in torch
+        assert not mg.is_grad_enabled()
+    finally:
+        mg.set_grad_enabled(True)
+    assert mg.is_grad_enabled()
+    with mg.set_grad_enabled(False):
+        assert not mg.is_grad_enabled()
+    assert mg.is_grad_enabled()
+
+    @mg.set_grad_enabled(False)
+    def f():
+        return mg.is_grad_enabled()
+
+    assert mg.is_grad_enabled() and f() is False and mg.is_grad_enabled()
+
+
+def test_mg_grad_retain_graph_defaults_to_create_graph():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x * x).sum()
+    mg.grad(y, x)                                  # retain_graph=None -> False: buffers freed
+    with pytest.raises(RuntimeError, match="second time"):
+        mg.grad(y, x)
+    z = (x * x * x).sum()
+    mg.grad(z, x, create_graph=True)               # retain_graph=None -> True
+    assert mg.grad(z, x)[0].tolist() == [3.0, 12.0]
+
+
+def test_hooks_retain_grad_inplace_and_optimiser_step_leave_no_reference_cycles():
+    from minigrad import nn
+    mg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    opt = mg.optim.Adam(model.parameters(), lr=1e-2)
+    x, y = mg.randn(5, 4), mg.tensor([0, 1, 2, 1, 0])
+
+    def step():
+        opt.zero_grad()
+        h = model[0](x)
+        h.retain_grad()
+        handle = h.register_hook(lambda g: g * 1.0)
+        h2 = h * 1.0
+        h2.mul_(2.0)
+        h2 += 1.0
+        out = model[2](model[1](h2))
+        loss = nn.functional.cross_entropy(out, y)
+        (g,) = mg.grad(loss, [out], create_graph=True)
+        (loss + (g * g).sum()).backward()
+        handle.remove()
+        opt.step()
+
+    step()                                         # the optimiser's state is made once
+    gc.collect()
+    gc.disable()
+    try:
+        step()
+        assert gc.collect() == 0, "a training step left reference cycles for the collector"
+    finally:
+        gc.enable()
+
+
+def test_hook_handle_remove_is_idempotent_and_keeps_other_hooks():
+    x = mg.tensor([1.0], requires_grad=True)
+    seen = []
+    h1 = x.register_hook(lambda g: seen.append("a"))
+    x.register_hook(lambda g: seen.append("b"))
+    h1.remove()
+    h1.remove()
+    (x * 2).sum().backward()
+    assert seen == ["b"]
