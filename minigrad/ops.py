@@ -100,8 +100,9 @@ class ReLU(Function):
     saves_inputs = ()
 
     def forward(self, x):
-        self.mask = x > 0
-        record_kink("ReLU", self.mask)
+        mask = x > 0
+        record_kink("ReLU", mask)
+        self.mask = mask.astype(x.dtype)      # in x's dtype: backward's g * mask needs no cast gate
         return x * self.mask
 
     def backward(self, g): return g * self.mask                         # the gate passes or blocks

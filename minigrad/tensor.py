@@ -99,7 +99,8 @@ class Tensor:
     device = property(lambda self: backend.device_of(self.data), doc="'cpu' or 'cuda'.")
     is_leaf = property(lambda self: self.grad_fn is None, doc="True unless the tensor was made by a recorded gate.")
     xp = property(lambda self: backend.get_array_module(self.data), doc="numpy or cupy, for this tensor's device.")
-    T = property(lambda self: self.permute(*range(self.ndim - 1, -1, -1)), doc="All dimensions reversed.")
+    T = property(lambda self: ops.Permute.apply(self, dims=tuple(range(self.ndim - 1, -1, -1))),
+                 doc="All dimensions reversed.")
     mT = property(lambda self: self.transpose(-2, -1), doc="The last two dimensions swapped.")
 
     def size(self, dim=None):
@@ -279,6 +280,8 @@ class Tensor:
             data = self.data
             if data.dtype.kind in "fc":
                 return Tensor._wrap(backend.get_array_module(data).asarray(other, dtype=data.dtype))
+        elif type(other) is type(self.data):                      # an array on this tensor's device
+            return Tensor._wrap(other)
         # NOTE: numpy scalars (np.float64(0.5), np.sqrt(2.0)) count as Python scalars, as in PyTorch:
         # otherwise `x / np.sqrt(d)` would silently turn a float32 graph into float64.
         if isinstance(other, (int, float, bool, np.number, np.bool_)):
