@@ -109,23 +109,25 @@ def overhead(p):
 
 
 def scalar(p):
-    """Core only: parameters as leaf tensors, the update under no_grad."""
-    X, y, lr = mg.tensor(p["X"]), mg.tensor(p["y"]), p["lr"]
+    """Core tensors as the parameters (x @ W + b), optim.SGD for the update."""
+    X, y = mg.tensor(p["X"]), mg.tensor(p["y"])
     params = [mg.tensor(a, requires_grad=True) for a in p["params"]]
     n_layers = len(params) // 2
 
-    def step():
-        for q in params:
-            q.grad = None
+    def loss_fn():
         h = X
         for i in range(n_layers):
             h = h @ params[2 * i] + params[2 * i + 1]
             if i < n_layers - 1:
                 h = h.relu()
-        loss = (1 - y * h).relu().mean()
+        return (1 - y * h).relu().mean()
+    _import_nn()
+    opt = mg.optim.SGD(params, lr=p["lr"])
+
+    def step():
+        opt.zero_grad()
+        loss = loss_fn()
         loss.backward()
-        with mg.no_grad():
-            for q in params:
-                q -= lr * q.grad
+        opt.step()
         return loss.detach()
     return step

@@ -54,21 +54,24 @@ def _reset_peak():
 
 
 def _time_steps(step, repeat, min_time):
-    """Median ms per iteration over ``repeat`` repeats (after a warm-up), and every repeat's value."""
+    """Median wall-clock ms per iteration over ``repeat`` repeats (after a warm-up), every repeat's
+    value, the iterations per repeat, and the median CPU ms per iteration (all threads of the process:
+    close to the wall time on a quiet machine, far below it when other processes take the cores)."""
     for _ in range(2):                                  # warm-up: caches, allocator pools, BLAS
         step()
     t0 = time.perf_counter()
     step()
     one = time.perf_counter() - t0
     iters = max(1, min(10_000, int(min_time / max(one, 1e-7))))
-    per_iter = []
+    per_iter, cpu = [], []
     for _ in range(repeat):
         gc.collect()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for _ in range(iters):
             step()
         per_iter.append((time.perf_counter() - t0) / iters * 1e3)
-    return statistics.median(per_iter), per_iter, iters
+        cpu.append((time.process_time() - c0) / iters * 1e3)
+    return statistics.median(per_iter), per_iter, iters, statistics.median(cpu)
 
 
 def worker(lib, workload, quick, repeat, min_time, threads):
@@ -83,7 +86,7 @@ def worker(lib, workload, quick, repeat, min_time, threads):
         problem = problems.PROBLEMS[workload](quick)
         step = getattr(mod, workload)(problem)
         result["loss"] = float(step())                   # the first step's loss: before any update
-        result["ms"], result["all_ms"], result["iters"] = _time_steps(step, repeat, min_time)
+        result["ms"], result["all_ms"], result["iters"], result["cpu_ms"] = _time_steps(step, repeat, min_time)
         if workload == "overhead":
             result["us_per_op"] = result["ms"] * 1e3 / problem["ops"]
         return result
@@ -160,8 +163,8 @@ def _fmt_ms(ms):
 def format_tables(results, workloads, libs, skipped):
     """Markdown tables (one for the timed workloads, one for memory) from the measurements."""
     by = {(r["lib"], r["workload"]): r for r in results}
-    lines = ["| workload | library | ms / iter | vs torch | vs numpy | initial loss | note |",
-             "| --- | --- | ---: | ---: | ---: | ---: | --- |"]
+    lines = ["| workload | library | ms / iter | vs torch | vs numpy | cpu ms | initial loss | note |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
     for w in workloads:
         if w == "memory":
             continue
@@ -172,11 +175,11 @@ def format_tables(results, workloads, libs, skipped):
             if r is None:
                 continue
             if "error" in r:
-                lines.append(f"| {w} | {lib} | - | - | - | - | failed: {r['error']} |")
+                lines.append(f"| {w} | {lib} | - | - | - | - | - | failed: {r['error']} |")
                 continue
             note = f"{r['us_per_op']:.1f} us/op" if "us_per_op" in r else ""
             lines.append(f"| {w} | {lib} | {_fmt_ms(r['ms'])} | {_ratio(r['ms'], ref_t)} | "
-                         f"{_ratio(r['ms'], ref_n)} | {r['loss']:.6g} | {note} |")
+                         f"{_ratio(r['ms'], ref_n)} | {_fmt_ms(r['cpu_ms'])} | {r['loss']:.6g} | {note} |")
     if "memory" in workloads:
         lines += ["", "| library | mlp peak MiB | vs numpy | convnet peak MiB | vs numpy | "
                       "RSS growth over flat steps (MiB) |",
