@@ -41,15 +41,16 @@ class ConvNet(nn.Module):
         return self.classifier(self.dropout(self.features(x)))
 
 
-def load_splits(seed=0, classes=None):
-    """Digits split 64/16/20 into train/val/test, standardised with statistics of the train split only."""
+def load_splits(seed=0, classes=None, normalizer=None):
+    """Digits split 64/16/20 into train/val/test, standardised with statistics of the train split only
+    (or with ``normalizer``, already fitted: a pretrained net wants its own preprocessing)."""
     X, y = load_digits()
     if classes is not None:
         keep = np.isin(y, classes)
         X, y = X[keep], y[keep]
     Xrest, Xte, yrest, yte = train_val_split(X, y, val_size=0.2, seed=seed)
     Xtr, Xva, ytr, yva = train_val_split(Xrest, yrest, val_size=0.2, seed=seed + 1)
-    norm = Normalizer(axis=None).fit(Xtr)          # one mean and std for all pixels, from train only
+    norm = normalizer or Normalizer(axis=None).fit(Xtr)     # one mean and std for all pixels, from train only
     return {"train": (norm.transform(Xtr), ytr), "val": (norm.transform(Xva), yva),
             "test": (norm.transform(Xte), yte), "normalizer": norm}
 
