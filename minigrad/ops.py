@@ -276,7 +276,7 @@ def _norm_dims(dim, ndim):
     """dim (None, int or tuple, negatives allowed) as a sorted tuple of axes."""
     if dim is None:
         return tuple(range(ndim))
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
     out = []
     for d in dims:
         if not -max(ndim, 1) <= d < max(ndim, 1):

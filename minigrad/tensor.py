@@ -226,8 +226,11 @@ class Tensor:
         return ops.Clone.apply(self)
 
     def to(self, device=None, dtype=None):
-        """Move to ``device`` and/or cast to ``dtype`` (differentiable); returns self when nothing changes."""
-        if isinstance(device, (np.dtype, type)) or (isinstance(device, str) and device in _DTYPES):
+        """Move to ``device`` and/or cast to ``dtype`` (differentiable); returns self when nothing changes.
+        ``x.to(other)`` takes another tensor's device and dtype."""
+        if isinstance(device, Tensor):
+            device, dtype = device.device, device.dtype
+        elif isinstance(device, (np.dtype, type)) or (isinstance(device, str) and device in _DTYPES):
             device, dtype = None, device
         out = self
         if dtype is not None and _dtype(dtype) != self.dtype:
@@ -509,7 +512,7 @@ class Tensor:
         if isinstance(dim, Tensor):
             return self.maximum(dim)
         values = self.amax(dim, keepdim)
-        if isinstance(dim, int):
+        if isinstance(dim, (int, np.integer)):
             return MaxResult(values, self.argmax(dim, keepdim))
         return values
 
@@ -518,7 +521,7 @@ class Tensor:
         if isinstance(dim, Tensor):
             return self.minimum(dim)
         values = self.amin(dim, keepdim)
-        if isinstance(dim, int):
+        if isinstance(dim, (int, np.integer)):
             return MaxResult(values, self.argmin(dim, keepdim))
         return values
 
@@ -837,7 +840,11 @@ def ones(*shape, dtype=None, requires_grad=False, device=None):
 
 
 def full(shape, fill_value, dtype=None, requires_grad=False, device=None):
-    """A tensor filled with ``fill_value``."""
+    """A tensor filled with ``fill_value``; its dtype follows the value (bool, int64, float32) as in PyTorch."""
+    if dtype is None and isinstance(fill_value, (bool, np.bool_)):
+        dtype = np.bool_
+    elif dtype is None and isinstance(fill_value, (int, np.integer)):
+        dtype = np.int64
     return _factory(lambda xp, s, d: xp.full(s, fill_value, d), (shape,) if isinstance(shape, int) else shape,
                     dtype, requires_grad, device)
 

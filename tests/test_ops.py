@@ -388,3 +388,43 @@ def test_power_edge_cases_like_torch():
         (t ** p).sum().backward()
         np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-14)   # inf and 0 included
     assert (mg.tensor([1, 4]) ** 0.5).dtype == np.float32 and (mg.tensor([1, 4]) ** 2).dtype == np.int64
+
+
+# ***** review additions: PyTorch's argument forms *****
+
+def test_to_accepts_device_and_dtype_together_and_another_tensor():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    for y in (x.to("cpu", "float64"), x.to("cpu", dtype=mg.float64), x.to(mg.float64),
+              x.to(mg.zeros(1, dtype="float64"))):      # .to(other): other's dtype and device
+        assert y.dtype == np.float64 and y.device == "cpu" and y.grad_fn is not None
+    assert x.to(mg.zeros(1)) is x
+
+
+def test_reductions_take_numpy_integer_dims():
+    x = mg.tensor([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]])
+    values, indices = x.max(np.int64(1))
+    assert values.tolist() == [5.0, 6.0] and indices.tolist() == [1, 2]
+    assert x.min(dim=np.int32(0)).values.tolist() == [1.0, 2.0, 3.0]
+    assert x.sum(np.int64(0)).tolist() == [5.0, 7.0, 9.0] and x.softmax(np.int64(-1)).shape == (2, 3)
+
+
+def test_full_infers_its_dtype_from_the_fill_value_like_torch():
+    torch = pytest.importorskip("torch")
+    for value in (3, 2.5, True):
+        assert str(mg.full((2,), value).dtype) == str(torch.full((2,), value).dtype).replace("torch.", "")
+    assert mg.full((2,), 3, dtype="float64").dtype == np.float64
+    from minigrad import nn
+    assert nn.PReLU(init=1).weight.dtype == np.float32             # a layer filling with an int stays float
+
+
+@pytest.mark.parametrize("op", [op for op in CATALOG if op.differentiable and not op.double_backward],
+                         ids=[op.name for op in CATALOG if op.differentiable and not op.double_backward])
+@settings(max_examples=3, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_backward_of_linear_ops_is_differentiable(op, data):
+    """A linear op's second derivative is zero, but its backward must still be recorded: squaring
+    the output makes the gradient that flows into the op depend on the input."""
+    arrays, params = draw_inputs(data, op)
+    xs = [mg.tensor(a, requires_grad=True) for a in arrays]
+    p = mg_params(params, "cpu")
+    assert mg.gradgradcheck(lambda *ts: op.fn(*ts, **p) ** 2, xs)
