@@ -246,6 +246,20 @@ def where_case(draw):
 
 
 @st.composite
+def sum_to_case(draw):
+    """A shape and a target it sums down to: leading dims dropped, some kept dims set to 1."""
+    s = draw(_shape(empty=True))
+    lead = draw(st.integers(0, len(s)))
+    target = tuple(d if draw(st.booleans()) else 1 for d in s[lead:])
+    return (s,), {"shape": target}
+
+
+@st.composite
+def matrix_case(draw, min_dims=2, max_dims=MAX_DIMS):
+    return (draw(_shape(min_dims=min_dims, max_dims=max_dims, empty=True)),), {}
+
+
+@st.composite
 def pad_case(draw):
     s = draw(_shape(min_dims=1))
     k = draw(st.integers(1, len(s)))
@@ -287,6 +301,25 @@ def np_expand(x, sizes):
 
 def np_flatten(x, start_dim, end_dim):
     return x.reshape(x.shape[:start_dim] + (int(np.prod(x.shape[start_dim:end_dim + 1])),) + x.shape[end_dim + 1:])
+
+
+def np_sum_to(x, shape):
+    lead = x.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, t in enumerate(shape) if t == 1 and x.shape[lead + i] != 1)
+    return x.sum(axis=axes, keepdims=True).reshape(shape)
+
+
+def np_norm(p):
+    def f(x, dim=None, keepdim=False):
+        return np.sum(np.abs(x) ** p, axis=dim, keepdims=keepdim) ** (1.0 / p)
+    return f
+
+
+def t_norm(p):
+    def f(t, dim=None, keepdim=False):
+        import torch
+        return torch.linalg.vector_norm(t, ord=p, dim=_tdim(dim, t), keepdim=keepdim)
+    return f
 
 
 def np_pad(x, pad, value):
@@ -395,6 +428,10 @@ CATALOG = [
     Op("rmul",        lambda x: 2.5 * x,                        lambda x: 2.5 * x,                   ANY,            True,  1, torch=lambda t: 2.5 * t, double_backward=False),
     Op("rtruediv",    lambda x: 2.5 / x,                        lambda x: 2.5 / x,                   NONZERO,        True,  1, torch=lambda t: 2.5 / t),
     Op("rpow",        lambda x: 2.5 ** x,                       lambda x: 2.5 ** x,                  ANY,            True,  1, torch=lambda t: 2.5 ** t),
+    Op("add_alpha",   lambda a, b: a.add(b, alpha=2.5),         lambda a, b: a + 2.5 * b,            ANY,            True,  2, True,
+       torch=lambda a, b: __import__("torch").add(a, b, alpha=2.5), double_backward=False),
+    Op("sub_alpha",   lambda a, b: a.sub(b, alpha=-0.5),        lambda a, b: a + 0.5 * b,            ANY,            True,  2, True,
+       torch=lambda a, b: __import__("torch").sub(a, b, alpha=-0.5), double_backward=False),
     Op("matmul",      lambda a, b: a @ b,                       np.matmul,                           ANY,            True,  2, True, torch=T("matmul"), case=matmul_case()),
     # ----- elementwise math -----
     Op("abs",         lambda x: x.abs(),                        np.abs,                              KINK0,          False, 1, torch=T("abs")),
@@ -405,6 +442,10 @@ CATALOG = [
     Op("cos",         lambda x: x.cos(),                        np.cos,                              ANY,            True,  1, torch=T("cos")),
     Op("sigmoid",     lambda x: x.sigmoid(),                    np_sigmoid,                          Dom(-8, 8),     True,  1, torch=T("sigmoid")),
     Op("tanh",        lambda x: x.tanh(),                       np.tanh,                             ANY,            True,  1, torch=T("tanh")),
+    Op("rsqrt",       lambda x: x.rsqrt(),                      lambda x: 1 / np.sqrt(x),            POS,            True,  1, torch=T("rsqrt")),
+    Op("reciprocal",  lambda x: x.reciprocal(),                 lambda x: 1 / x,                     NONZERO,        True,  1, torch=T("reciprocal")),
+    Op("square",      lambda x: mg.square(x),                   np.square,                           ANY,            True,  1, torch=T("square")),
+    Op("clone",       lambda x: x.clone(),                      lambda x: x.copy(),                  ANY,            True,  1, torch=T("clone"), double_backward=False),
     Op("relu",        lambda x: x.relu(),                       lambda x: np.maximum(x, 0),          KINK0,          False, 1, torch=T("relu")),
     Op("leaky_relu",  lambda x: mg.leaky_relu(x, 0.1),          lambda x: np.where(x > 0, x, 0.1 * x), KINK0,        False, 1, torch=t_fn("leaky_relu", negative_slope=0.1)),
     Op("elu",         lambda x: x.elu(),                        lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0))), KINK0, False, 1, torch=t_fn("elu")),
@@ -433,6 +474,14 @@ CATALOG = [
        torch=t_var("var"), case=reduction(min_side=2, min_dims=1)),
     Op("std",         lambda x, **k: x.std(**k),                lambda x, dim, keepdim: np.std(x, axis=dim, keepdims=keepdim, ddof=1), ANY, True, 1,
        torch=t_var("std"), case=reduction(min_side=2, min_dims=1), fix=lambda a, p: [untie(a[0])]),   # sqrt kink at var 0
+    Op("var_biased",  lambda x, **k: x.var(unbiased=False, **k), lambda x, dim, keepdim: np.var(x, axis=dim, keepdims=keepdim), ANY, True, 1,
+       torch=lambda t, dim=None, keepdim=False: t.var(dim=_tdim(dim, t), keepdim=keepdim, correction=0), case=reduction(min_dims=1)),
+    Op("norm",        lambda x, **k: x.norm(**k),               np_norm(2),                          NONZERO,        True,  1,
+       torch=t_norm(2), case=reduction()),
+    Op("norm_p1",     lambda x, **k: mg.norm(x, p=1, **k),      np_norm(1),                          KINK0,          False, 1,
+       torch=t_norm(1), case=reduction()),
+    Op("norm_p3",     lambda x, **k: x.norm(p=3, **k),          np_norm(3),                          NONZERO,        True,  1,
+       torch=t_norm(3), case=reduction()),
     Op("logsumexp",   lambda x, **k: x.logsumexp(**k),          np_logsumexp,                        ANY,            True,  1,
        torch=t_reduce("logsumexp"), case=reduction()),
     Op("softmax",     lambda x, dim: x.softmax(dim),            np_softmax,                          ANY,            True,  1,
@@ -441,6 +490,8 @@ CATALOG = [
        torch=lambda t, dim: t.log_softmax(dim), case=one_dim()),
     Op("argmax",      lambda x, dim: x.argmax(dim),             lambda x, dim: np.argmax(x, axis=dim), ANY,          False, 1,
        torch=lambda t, dim: t.argmax(dim), case=one_dim(), fix=lambda a, p: [untie(a[0])], differentiable=False),
+    Op("argmin",      lambda x, dim: mg.argmin(x, dim),         lambda x, dim: np.argmin(x, axis=dim), ANY,          False, 1,
+       torch=lambda t, dim: t.argmin(dim), case=one_dim(), fix=lambda a, p: [untie(a[0])], differentiable=False),
     # ----- shape -----
     Op("reshape",     lambda x, shape: x.reshape(shape),        lambda x, shape: x.reshape(shape),   ANY,            True,  1,
        torch=lambda t, shape: t.reshape(shape), case=reshape_case(), double_backward=False),
@@ -452,6 +503,12 @@ CATALOG = [
        torch=lambda t, dims: t.permute(dims), case=permute_case(), double_backward=False),
     Op("T",           lambda x: x.T,                            lambda x: x.T,                       ANY,            True,  1,
        torch=lambda t: t.permute(tuple(range(t.ndim - 1, -1, -1))), case=elementwise(empty=True), double_backward=False),
+    Op("mT",          lambda x: x.mT,                           lambda x: np.swapaxes(x, -1, -2),    ANY,            True,  1,
+       torch=lambda t: t.mT, case=matrix_case(), double_backward=False),
+    Op("t",           lambda x: x.t(),                          lambda x: x.T,                       ANY,            True,  1,
+       torch=lambda t: t.t(), case=matrix_case(min_dims=0, max_dims=2), double_backward=False),
+    Op("sum_to",      lambda x, shape: x.sum_to(shape),         np_sum_to,                           ANY,            True,  1,
+       torch=lambda t, shape: t.sum_to_size(shape) if shape else t.sum(), case=sum_to_case(), double_backward=False),
     Op("flatten",     lambda x, **k: x.flatten(**k),            np_flatten,                          ANY,            True,  1,
        torch=lambda t, **k: t.flatten(**k), case=flatten_case(), double_backward=False),
     Op("squeeze",     lambda x, dim: x.squeeze(dim),            np_squeeze,                          ANY,            True,  1,
