@@ -46,6 +46,16 @@ def _status_kib(field):
     raise RuntimeError(f"{field} not in /proc/self/status")
 
 
+def _trim_heap():
+    # NOTE: glibc keeps freed memory (e.g. the layers' initial weights, replaced by the problem's) for
+    # reuse; hand it back first, or a library's steps could run "for free" in the setup's leftovers
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def _reset_peak():
     # NOTE: writing 5 to clear_refs resets VmHWM to the current RSS (Linux >= 4.0), so the peak of
     # one phase is measured without the import and setup transients before it
@@ -95,6 +105,7 @@ def worker(lib, workload, quick, repeat, min_time, threads):
         name = workload.split("-")[1]
         step = getattr(mod, name)(problems.PROBLEMS[name](quick))
         gc.collect()
+        _trim_heap()
         base = _status_kib("VmRSS")
         _reset_peak()
         for _ in range(sizes["peak_steps"]):
