@@ -32,39 +32,46 @@ KINKS = {
 # ***** unary ops *****
 
 class Neg(Function):
+    """-x; local gradient -1."""
     saves_inputs = ()
     def forward(self, x): return -x
     def backward(self, g): return -g
 
 
 class Exp(Function):
+    """e^x; local gradient e^x, read from the saved output."""
     saves_inputs, saves_output = (), True
     def forward(self, x): return self.xp.exp(x)
     def backward(self, g): return g * self.output                       # d/dx e^x = e^x
 
 
 class Log(Function):
+    """ln x; local gradient 1/x."""
     def forward(self, x): return self.xp.log(x)
     def backward(self, g): return g / self.inputs[0]                    # 1/x
 
 
 class Sqrt(Function):
+    """sqrt(x); local gradient 1 / (2 sqrt(x)), read from the saved output."""
     saves_inputs, saves_output = (), True
     def forward(self, x): return self.xp.sqrt(x)
     def backward(self, g): return g / (self.output * 2.0)               # 1 / (2 sqrt(x))
 
 
 class Sin(Function):
+    """sin x; local gradient cos x."""
     def forward(self, x): return self.xp.sin(x)
     def backward(self, g): return g * self.inputs[0].cos()
 
 
 class Cos(Function):
+    """cos x; local gradient -sin x."""
     def forward(self, x): return self.xp.cos(x)
     def backward(self, g): return -g * self.inputs[0].sin()
 
 
 class Tanh(Function):
+    """tanh x; local gradient 1 - tanh^2 x (applied by TanhGrad)."""
     saves_inputs, saves_output = (), True
     def forward(self, x): return self.xp.tanh(x)
     def backward(self, g): return TanhGrad.apply(g, self.output)        # g * (1 - tanh^2)
@@ -82,6 +89,7 @@ class TanhGrad(Function):
 
 
 class Sigmoid(Function):
+    """1 / (1 + e^-x), without overflow; local gradient y (1 - y) of its output y."""
     # NOTE: a gate of its own, not 1/(1+exp(-x)): exp(-x) overflows for x << 0, and the notes'
     # "grouped gate" has the simple local gradient y(1 - y).
     saves_inputs, saves_output = (), True
@@ -97,6 +105,7 @@ class Sigmoid(Function):
 
 
 class ReLU(Function):
+    """max(x, 0); the gate passes the gradient where x > 0 and blocks it elsewhere (relu'(0) = 0)."""
     saves_inputs = ()
 
     def forward(self, x):
@@ -109,6 +118,7 @@ class ReLU(Function):
 
 
 class Abs(Function):
+    """|x|; local gradient sign(x) (abs'(0) = 0)."""
     saves_inputs = ()
 
     def forward(self, x):
@@ -120,6 +130,7 @@ class Abs(Function):
 
 
 class Softplus(Function):
+    """log(1 + e^(beta x)) / beta, the identity above ``threshold``; local gradient sigmoid(beta x)."""
     # NOTE: a gate, not relu(x) + log(1 + exp(-|x|)): that composition's subgradients at 0 give 0
     # where the true derivative is sigmoid(0) = 0.5.
     def forward(self, x, beta=1.0, threshold=20.0):
@@ -135,6 +146,7 @@ class Softplus(Function):
 
 
 class Clip(Function):
+    """x limited to [lo, hi]; the gradient passes inside and on the bounds, and stops outside."""
     saves_inputs = ()
 
     def forward(self, x, lo=None, hi=None):
@@ -155,6 +167,7 @@ class Clip(Function):
 
 
 class Cast(Function):
+    """x in another dtype; the gradient is cast back to the input's dtype."""
     saves_inputs = ()
 
     def forward(self, x, dtype=None):
@@ -165,6 +178,7 @@ class Cast(Function):
 
 
 class ToDevice(Function):
+    """x copied to another device; the gradient is copied back."""
     saves_inputs = ()
 
     def forward(self, x, device="cpu"):
@@ -175,6 +189,7 @@ class ToDevice(Function):
 
 
 class Clone(Function):
+    """A copy of x; the gradient passes unchanged."""
     saves_inputs = ()
     def forward(self, x): return x.copy()
     def backward(self, g): return g
@@ -183,6 +198,7 @@ class Clone(Function):
 # ***** binary ops *****
 
 class Add(Function):
+    """a + b; the add gate hands the gradient to both inputs unchanged."""
     saves_inputs = ()
     def forward(self, a, b): return a + b
     def backward(self, g):
@@ -191,6 +207,7 @@ class Add(Function):
 
 
 class Sub(Function):
+    """a - b; the gradient goes to a unchanged and to b negated."""
     saves_inputs = ()
     def forward(self, a, b): return a - b
     def backward(self, g):
@@ -199,6 +216,7 @@ class Sub(Function):
 
 
 class Mul(Function):
+    """a * b; the mul gate swaps its inputs: da = g b, db = g a."""
     def forward(self, a, b): return a * b
     def backward(self, g):
         a, b = self.inputs                                              # the mul gate swaps its inputs
@@ -207,6 +225,7 @@ class Mul(Function):
 
 
 class Div(Function):
+    """a / b; local gradients 1/b and -a/b^2."""
     def forward(self, a, b): return a / b
     def backward(self, g):
         a, b = self.inputs
@@ -216,6 +235,7 @@ class Div(Function):
 
 
 class PowScalar(Function):
+    """x ** p for a Python number p; local gradient p x^(p-1)."""
     saves_inputs = (0,)
 
     def forward(self, x, p=2.0):
@@ -232,6 +252,7 @@ class PowScalar(Function):
 
 
 class Pow(Function):
+    """a ** b for tensors; local gradients b a^(b-1) and a^b ln a."""
     def forward(self, a, b): return a ** b
     def backward(self, g):
         a, b = self.inputs
@@ -241,6 +262,7 @@ class Pow(Function):
 
 
 class Maximum(Function):
+    """The elementwise max gate: the gradient goes to the winner; a tie splits it in half."""
     saves_inputs = ()
 
     def forward(self, a, b):
@@ -256,6 +278,7 @@ class Maximum(Function):
 
 
 class Where(Function):
+    """where(cond, a, b); the gradient is routed to a where cond holds and to b elsewhere."""
     saves_inputs = ()
 
     def forward(self, a, b, cond=None):
@@ -291,6 +314,7 @@ def _kept_shape(shape, axes):
 
 
 class Sum(Function):
+    """The sum over ``dim``; the gradient is copied back to every summed element."""
     saves_inputs = ()
 
     def forward(self, x, dim=None, keepdim=False):
@@ -303,6 +327,7 @@ class Sum(Function):
 
 
 class Max(Function):
+    """The max over ``dim`` (keeping dims); the gradient goes to the winners, ties share it evenly."""
     saves_inputs = ()
 
     def forward(self, x, dim=None, keepdim=False):
@@ -324,6 +349,7 @@ class Max(Function):
 # ***** movement ops *****
 
 class Reshape(Function):
+    """The same values in a new shape; the gradient is reshaped back."""
     saves_inputs = ()
 
     def forward(self, x, shape=None):
@@ -338,6 +364,7 @@ class Reshape(Function):
 
 
 class Permute(Function):
+    """The dims reordered; the gradient is permuted back by the inverse permutation."""
     saves_inputs = ()
 
     def forward(self, x, dims=None):
@@ -348,6 +375,7 @@ class Permute(Function):
 
 
 class Expand(Function):
+    """x broadcast to a larger shape (a view); the gradient is summed back to x's shape."""
     saves_inputs = ()
 
     def forward(self, x, shape=None):
@@ -366,6 +394,7 @@ def sum_to_axes(shape, target):
 
 
 class SumTo(Function):
+    """The sum over broadcast dims down to ``shape`` (expand's inverse); the gradient is expanded back."""
     saves_inputs = ()
 
     def forward(self, x, shape=None):
@@ -377,6 +406,7 @@ class SumTo(Function):
 
 
 class Getitem(Function):
+    """x[index] (slices, ints, int arrays, masks); the gradient is scatter-added back (IndexAdd)."""
     saves_inputs = ()
 
     def forward(self, x, index=None):
@@ -450,6 +480,7 @@ def _show_index(index):
 
 
 class Cat(Function):
+    """Tensors joined along ``dim``; each input gets its slice of the gradient."""
     saves_inputs = ()
 
     def forward(self, *xs, dim=0):
@@ -467,6 +498,7 @@ class Cat(Function):
 
 
 class Pad(Function):
+    """x padded with a constant; the gradient is the unpadded middle."""
     saves_inputs = ()
 
     def forward(self, x, widths=None, value=0.0):
@@ -479,6 +511,7 @@ class Pad(Function):
 # ***** matmul *****
 
 class MatMul(Function):
+    """a @ b with numpy's rules (batched, 1-D); local gradients g b^T and a^T g."""
     def forward(self, a, b):
         ka = a.shape[-1] if a.ndim else None                            # a 0-d operand has no inner size
         kb = (b.shape[0] if b.ndim == 1 else b.shape[-2]) if b.ndim else None

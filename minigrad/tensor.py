@@ -371,6 +371,9 @@ class Tensor:
     def __gt__(self, other): return self._compare(other, lambda a, b: a > b)
     def __ge__(self, other): return self._compare(other, lambda a, b: a >= b)
     eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
+    for _f, _op in ((__eq__, "=="), (__ne__, "!="), (__lt__, "<"), (__le__, "<="), (__gt__, ">"), (__ge__, ">=")):
+        _f.__doc__ = f"Elementwise ``self {_op} other`` as a bool tensor (no gradient)."
+    del _f, _op
 
     def __invert__(self):
         return Tensor._wrap(~self.data)

@@ -95,3 +95,21 @@ def test_gradcheck_runs_on_the_device(device):
 def test_repr_names_the_device_and_dtype(device):
     r = repr(mg.ones(2, dtype="float64", device=device))
     assert "float64" in r and (("cuda" in r) == (device == "cuda"))
+
+
+def test_every_public_name_of_the_core_has_a_docstring():
+    """mg.*, the Tensor's public methods and properties, and the public functions and classes
+    (gates included) of the core modules each say in a line what they are."""
+    import inspect
+    import sys
+    core = [sys.modules[f"minigrad.{m}"] for m in ("autograd", "ops", "tensor", "gradcheck", "backend")]
+    missing = [f"mg.{n}" for n in dir(mg) if not n.startswith("_") and callable(getattr(mg, n))
+               and not isinstance(getattr(mg, n), type(np.float32)) and not inspect.getdoc(getattr(mg, n))]
+    missing += [f"Tensor.{n}" for n, v in vars(mg.Tensor).items() if not n.startswith("_")
+                and (callable(v) or isinstance(v, property)) and not v.__doc__]
+    for mod in core:
+        for n, v in vars(mod).items():
+            if (not n.startswith("_") and (inspect.isfunction(v) or inspect.isclass(v))
+                    and v.__module__ == mod.__name__ and not v.__doc__):
+                missing.append(f"{mod.__name__}.{n}")
+    assert missing == []
