@@ -181,9 +181,9 @@ class Function:
     Subclass it to define your own differentiable operation (as ``torch.autograd.Function``)::
 
         class Sigmoid(mg.Function):
+            saves_inputs, saves_output = (), True   # what backward reads, for the version check
             def forward(self, x):             # x: a numpy/cupy array
-                self.y = 1 / (1 + self.xp.exp(-x))
-                return self.y
+                return 1 / (1 + self.xp.exp(-x))
             def backward(self, g):            # g: a Tensor, dL/d(output)
                 y = self.output               # the output Tensor (differentiable)
                 return g * y * (1 - y)        # one gradient per input (None to skip)

@@ -974,7 +974,11 @@ def where(condition, x, y):
     y = x._operand(y) if not isinstance(y, Tensor) else y
     if not backend.is_array(cond):
         cond = x.xp.asarray(cond)
-    return ops.Where.apply(x, y, cond=cond.astype(bool, copy=False))
+    try:
+        return ops.Where.apply(x, y, cond=cond.astype(bool, copy=False))
+    except ShapeError:      # the gate names only x's and y's shapes; the condition's may be the odd one
+        raise ShapeError(f"where: the condition's shape {tuple(cond.shape)} and the shapes {x.shape} and "
+                         f"{y.shape} do not broadcast together") from None
 
 
 def pad(x, pad, value=0.0):

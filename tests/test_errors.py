@@ -143,3 +143,10 @@ def test_mixing_devices_error_path_names_both_devices(monkeypatch):
 def test_mixing_devices_names_both_devices():
     with pytest.raises((RuntimeError, TypeError, ValueError), match=r"(?s)cpu.*cuda|cuda.*cpu"):
         mg.ones(2) + mg.ones(2, device="cuda")
+
+
+def test_where_names_the_condition_shape_when_it_does_not_broadcast():
+    with pytest.raises(mg.ShapeError, match=r"\(3,\).*\(2,\)"):
+        mg.where(mg.ones(3) > 0, mg.ones(2), 1.0)
+    with pytest.raises(mg.ShapeError, match=r"\(2, 2\).*\(3,\).*\(2, 1\)"):
+        mg.where(mg.ones(2, 2) > 0, mg.ones(3), mg.ones(2, 1))

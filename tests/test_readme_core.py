@@ -63,3 +63,16 @@ def test_readme_defining_a_gate_runs():
             y.mul_(2.0)                  # the output backward reads, changed in place: caught
         with pytest.raises(RuntimeError, match="output of gate Sigmoid"):
             z.backward()
+
+
+def test_function_docstring_example_runs():
+    """mg.Function's own docstring shows a gate; run it as written."""
+    doc = mg.Function.__doc__
+    code = doc.split("::", 1)[1].split("\n\n    ``self.inputs``", 1)[0]
+    code = "\n".join(line[8:] for line in code.splitlines())
+    x = mg.tensor([0.5, -1.0], dtype="float64", requires_grad=True)
+    namespace = {"mg": mg, "x": x}
+    exec(compile(code, "Function.__doc__", "exec"), namespace)
+    out = namespace["out"]
+    assert out.grad_fn.saves_output
+    assert mg.gradgradcheck(lambda t: namespace["Sigmoid"].apply(t), [x])
