@@ -2,16 +2,70 @@
 sequence models, with PyTorch's parameter names, shapes and gate order (i, f, g, o), so weights
 can be copied to and from ``torch.nn.LSTM`` / ``torch.nn.RNN``.
 
-Everything is composed from Tensor ops (matmul, slicing, sigmoid, tanh), so gradients and second
-derivatives come from the gates underneath. The work per step is one matrix multiply for all
-(four) gates: the input projection of every time step is one multiply done before the time loop.
+Everything is composed from Tensor ops (matmul, sigmoid, tanh, and ``_unbind`` below), so gradients
+and second derivatives come from the gates underneath. The work per step is one matrix multiply for
+all (four) gates: the input projection of every time step is one multiply done before the time loop.
 """
 import math
 
-from ..autograd import no_grad
+from ..autograd import Function, no_grad
 from ..ops import ShapeError
 from ..tensor import Tensor, cat, empty, rand, stack, zeros
 from .module import Module, Parameter
+
+
+# ***** unbind: a tensor's slices along a dim, their gradients stacked once *****
+
+class _Unbind(Function):
+    """The hub of an unbind: its output is a 0-d placeholder on which the ``_UnbindPiece`` gates
+    hang; each piece leaves its gradient here, and this gate's backward stacks them into x's."""
+    # NOTE: a gate for speed: x[t] per piece costs each piece's backward a zero buffer the size of
+    # x (getitem's scatter) plus a full-size add at the fork, O(T^2) memory traffic over T pieces;
+    # here the T gradients are stacked once. LSTM(64, 128) on batch 32 (CPU, best of 20): backward
+    # 78 -> 54 ms at seq 50 on a quiet machine (~460 -> ~120 ms median on a busy one), and
+    # 5.6 s -> 0.5 s at seq 200.
+    saves_inputs = ()
+    label = "Unbind"
+
+    def forward(self, x, dim=0):
+        self.dim, self.piece_shape = dim, x.shape[:dim] + x.shape[dim + 1:]
+        self.n, self.grads = x.shape[dim], {}
+        return self.xp.zeros((), dtype=x.dtype)
+
+    def backward(self, g):
+        grads, self.grads = self.grads, {}       # empty for the next pass (retain_graph)
+        zero = None
+        pieces = []
+        for i in range(self.n):                  # a piece that got no gradient contributes zeros
+            gi = grads.get(i)
+            if gi is None:
+                if zero is None:
+                    zero = Tensor._wrap(self.xp.zeros(self.piece_shape, dtype=g.dtype))
+                gi = zero
+            pieces.append(gi)
+        return stack(pieces, dim=self.dim)
+
+
+class _UnbindPiece(Function):
+    """Slice ``index`` of the unbound array along ``dim``; its gradient goes to the hub."""
+    saves_inputs = ()
+    label = "UnbindPiece"
+
+    def forward(self, token, source=None, dim=0, index=0, hub=None):
+        self.hub, self.index = hub, index
+        return source[(slice(None),) * dim + (index,)]
+
+    def backward(self, g):
+        self.hub.grads[self.index] = g           # a gate runs once per pass: no accumulation here
+        return Tensor._wrap(self.xp.zeros((), dtype=g.dtype))     # the placeholder's (nil) gradient
+
+
+def _unbind(x, dim=0):
+    """The slices of ``x`` along ``dim`` (as ``torch.unbind``), differentiable: their gradients
+    are stacked into x's gradient once, instead of one full-size scatter per slice."""
+    token = _Unbind.apply(x, dim=dim)
+    hub = token.grad_fn                          # None when nothing is recorded
+    return [_UnbindPiece.apply(token, source=x.data, dim=dim, index=i, hub=hub) for i in range(x.shape[dim])]
 
 
 # ***** functional forms *****
@@ -232,10 +286,11 @@ class _RNNBase(Module):
     def _scan(self, xw, w_hh_t, init, reverse):
         # NOTE: a Python loop over time only (the recurrence is sequential); each step is one
         # matrix multiply of the hidden state with all gates' weights
-        steps = range(xw.shape[0] - 1, -1, -1) if reverse else range(xw.shape[0])
+        # (slices of xw via _unbind: the backward stacks their gradients once, O(T) not O(T^2))
+        steps = _unbind(xw)
         state, outs = init, []
-        for t in steps:
-            z = xw[t] + state[0] @ w_hh_t
+        for x_t in (steps[::-1] if reverse else steps):
+            z = x_t + state[0] @ w_hh_t
             state = self._step(z, state)
             outs.append(state[0])
         if reverse:

@@ -43,16 +43,20 @@ def ref_sequence(m, x, h0, c0=None):
     return x, np.stack(hs), (None if c0 is None else np.stack(cs))
 
 
-def graph_labels(out):
-    seen, stack, labels = set(), [out.grad_fn], []
+def graph_gates(out):
+    seen, stack, gates = set(), [out.grad_fn], []
     while stack:
         fn = stack.pop()
         if fn is None or isinstance(fn, mg.Tensor) or id(fn) in seen:
             continue
         seen.add(id(fn))
-        labels.append(fn.label)
+        gates.append(fn)
         stack.extend(fn.parents)
-    return labels
+    return gates
+
+
+def graph_labels(out):
+    return [fn.label for fn in graph_gates(out)]
 
 
 # ***** cells *****
@@ -287,3 +291,50 @@ def test_against_torch_with_copied_weights(case, batch_first, bidirectional):
     np.testing.assert_allclose(H0.grad.data, tH0.grad.numpy(), atol=1e-10)
     for name, p in theirs.named_parameters():
         np.testing.assert_allclose(dict(ours.named_parameters())[name].grad.data, p.grad.numpy(), atol=1e-10)
+
+
+# ***** unbind: the slices of the hoisted input projection, with one stacked backward *****
+
+def test_unbind_values_gradients_and_second_derivatives():
+    from minigrad.nn.rnn import _unbind
+    rng = np.random.default_rng(8)
+    for dim, shape in ((0, (3, 2, 2)), (1, (2, 4, 3))):
+        x = mg.tensor(rng.standard_normal(shape), requires_grad=True)
+        pieces = _unbind(x, dim)
+        assert len(pieces) == shape[dim]
+        for i, p in enumerate(pieces):
+            np.testing.assert_array_equal(p.data, np.take(x.data, i, axis=dim))
+
+        def f(x):                         # pieces used unevenly, one not at all (its gradient is 0)
+            p = _unbind(x, dim)
+            return (p[0] * p[1]).sin() + p[0].exp() * 2.0
+        assert mg.gradcheck(f, [x])
+        assert mg.gradgradcheck(f, [x])
+
+
+def test_unbind_unused_pieces_get_zero_and_a_retained_graph_accumulates():
+    from minigrad.nn.rnn import _unbind
+    x = mg.tensor(np.arange(6.0).reshape(3, 2), requires_grad=True)
+    pieces = _unbind(x)
+    y1, y2 = (pieces[0] * 3.0).sum(), (pieces[1] + pieces[2]).sum()
+    y1.backward(retain_graph=True)
+    np.testing.assert_array_equal(x.grad.data, [[3, 3], [0, 0], [0, 0]])
+    y1.backward(retain_graph=True)        # a retained graph accumulates
+    np.testing.assert_array_equal(x.grad.data, [[6, 6], [0, 0], [0, 0]])
+    x.grad = None
+    y2.backward()                         # the hub starts each pass empty: nothing stale from y1's
+    np.testing.assert_array_equal(x.grad.data, [[0, 0], [1, 1], [1, 1]])
+    with mg.no_grad():
+        assert [p.requires_grad for p in _unbind(x)] == [False] * 3
+
+
+def test_lstm_graph_takes_no_per_step_getitem_of_the_projection():
+    """Slicing the (T, N, 4H) projection per step with getitem makes every step's backward
+    scatter into a full-size zero buffer (O(T^2) memory traffic); the slices come from one unbind."""
+    T, layers = 6, 2
+    out, _ = LSTM(3, 4, num_layers=layers, bidirectional=True)(mg.zeros(T, 2, 3))
+    gates = graph_gates(out)
+    assert [g.label for g in gates].count("Unbind") == 2 * layers           # one per layer and direction
+    assert [g.label for g in gates].count("UnbindPiece") == 2 * layers * T
+    # the only slices left are each step's four gates of its (N, 4H) pre-activations
+    assert all(g.inputs[0].ndim == 2 for g in gates if g.label == "Getitem")
