@@ -26,6 +26,7 @@ class _GradState(threading.local):
     anomaly = False
     scope = ()              # names pushed by viz.scope(): gates created inside are tagged, for pictures
     backward_gate = None    # the gate whose backward is running (anomaly mode only), for error messages
+    kink_log = None         # a list while gradcheck records this thread's kinks, else None
 
 
 _state = _GradState()
@@ -150,13 +151,13 @@ def _check_finite(array, what, fn, index=None):
 
 # ***** kink recording, used by gradcheck to see finite differences that cross a kink *****
 
-_kink_log = None  # a list while gradcheck records, else None
 
 
 def record_kink(gate, signature):
     """Called by gates with a kink (relu, abs, max, where, clip): log which branch each element took."""
-    if _kink_log is not None:
-        _kink_log.append((gate, backend.to_numpy(signature)))
+    log = _state.kink_log
+    if log is not None:
+        log.append((gate, backend.to_numpy(signature)))
 
 
 # ***** the gate *****

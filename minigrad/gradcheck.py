@@ -105,13 +105,13 @@ def check_gradients(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
 
     # the numerical gradient, logging the branch every kinked gate took on either side
     def evaluate():
-        autograd._kink_log = []
+        log = autograd._state.kink_log = []      # per thread: other threads' gates stay out
         try:
             with autograd.no_grad():
                 value = float(_scalarise(fn(*inputs), projections).item())
-            return value, autograd._kink_log
+            return value, log
         finally:
-            autograd._kink_log = None
+            autograd._state.kink_log = None
 
     report = GradcheckReport(analytic=analytic, numeric=[])
     for slot, i in enumerate(checked):

@@ -160,3 +160,28 @@ def test_gradcheck_with_tuple_output_and_non_float_inputs():
     x = mg.tensor([0.5, 1.5], dtype="float64", requires_grad=True)
     idx = mg.tensor([1, 0, 1])
     assert mg.gradcheck(lambda t, i: (t[i] * 2.0, t.exp()), [x, idx])
+
+
+def test_kink_log_is_per_thread():
+    """Gates running in another thread during a gradcheck must not enter its kink log."""
+    import threading
+    stop = threading.Event()
+
+    def busy():
+        y = mg.tensor([0.0, 1.0, -1.0])
+        while not stop.is_set():
+            (y * float(np.random.randn())).relu()
+
+    import sys
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)            # switch threads often, so the worker runs mid-check
+    worker = threading.Thread(target=busy)
+    worker.start()
+    try:
+        x = mg.tensor([1.0, -2.0, 3.0], dtype="float64", requires_grad=True)
+        report = mg.check_gradients(lambda t: (t * t).relu(), [x])
+    finally:
+        stop.set()
+        worker.join()
+        sys.setswitchinterval(interval)
+    assert report.unreliable == [] and report.ok
