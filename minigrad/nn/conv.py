@@ -10,6 +10,8 @@ Output size, as in the notes (and floored, as in PyTorch, when the window does n
 """
 import math
 
+import numpy as np
+
 from ..autograd import Function, no_grad, record_kink
 from ..ops import KINKS, ShapeError
 from ..tensor import Tensor, empty
@@ -276,28 +278,72 @@ def _pool_args(name, kernel_size, stride, padding, dilation):
     return kernel, stride, ((ph, ph), (pw, pw)), _pair(dilation, f"{name}: dilation")
 
 
-def _max_pool2d(name, input, kernel_size, stride, padding, dilation):
+def _ceil_padding(shape, geom):
+    """``ceil_mode``: PyTorch's rounded-up output size, as extra bottom/right padding.
+
+    The output grows by one where a partial window is left over, unless that window would start
+    in the right/bottom padding (PyTorch's rule); the extra rows/columns count as padding.
+    """
+    kernel, stride, padding, dilation = geom
+    extra = []
+    for size, k, s, (p, _), d in zip(shape[2:], kernel, stride, padding, dilation):
+        out = (size + 2 * p - d * (k - 1) - 1 + s - 1) // s + 1
+        if (out - 1) * s >= size + p:
+            out -= 1
+        extra.append(max(0, (out - 1) * s + d * (k - 1) + 1 - (size + 2 * p)))
+    (pt, pb), (pl, pr) = padding
+    return kernel, stride, ((pt, pb + extra[0]), (pl, pr + extra[1])), dilation
+
+
+def _max_pool2d(name, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     geom = _pool_args(name, kernel_size, stride, padding, dilation)
     x, unbatched = _batched(name, input, "(N, C, H, W)")
+    if ceil_mode:
+        geom = _ceil_padding(x.shape, geom)
     _geometry(name, x.shape, *geom)
     out = MaxPool2dGate.apply(x, geom=geom)
-    return out[0] if unbatched else out
+    if not return_indices:
+        return out[0] if unbatched else out
+    indices = Tensor._wrap(_flat_indices(x.xp, x.data, geom))
+    return (out[0], indices[0]) if unbatched else (out, indices)
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1):
+def _flat_indices(xp, x, geom):
+    """PyTorch's ``return_indices``: where each window's max is, as an index into its (H, W) plane
+    flattened, computed from the switches with broadcasting (no loop over windows)."""
+    kernel, stride, padding, dilation = geom
+    fill = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
+    win = _windows(xp, _padded(xp, x, padding, fill), kernel, stride, dilation, window_last=True)
+    switches = win.reshape(win.shape[:4] + (-1,)).argmax(axis=-1)          # (N, C, OH, OW)
+    di, dj = switches // kernel[1], switches % kernel[1]                     # offset inside the window
+    OH, OW = switches.shape[2:]
+    rows = xp.arange(OH)[:, None] * stride[0] - padding[0][0] + di * dilation[0]
+    cols = xp.arange(OW)[None, :] * stride[1] - padding[1][0] + dj * dilation[1]
+    return (rows * x.shape[3] + cols).astype(np.int64)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     """Max over each kH x kW window of an (N, C, H, W) input; ``stride`` defaults to the kernel
     size and padding counts as -inf. The backward routes each window's gradient to the element
-    that won (the notes' "switches"; the first one on a tie, as PyTorch)."""
-    return _max_pool2d("max_pool2d", input, kernel_size, stride, padding, dilation)
+    that won (the notes' "switches"; the first one on a tie, as PyTorch).
+
+    ``ceil_mode`` rounds the output size up (a partial window at the bottom/right edge), and
+    ``return_indices`` also returns each max's position in its flattened (H, W) plane, as PyTorch.
+    """
+    return _max_pool2d("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
-def _avg_pool2d(name, input, kernel_size, stride, padding, count_include_pad, divisor_override):
+def _avg_pool2d(name, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
     kernel, stride, padding, dilation = geom = _pool_args(name, kernel_size, stride, padding, 1)
     x, unbatched = _batched(name, input, "(N, C, H, W)")
     N, C, H, W = x.shape
+    (ph, _), (pw, _) = padding
+    if ceil_mode:
+        kernel, stride, padding, dilation = geom = _ceil_padding(x.shape, geom)
     OH, OW = _geometry(name, x.shape, *geom)
-    (kh, kw), ((ph, _), (pw, _)) = kernel, padding
-    if kernel == stride and not (ph or pw):
+    (kh, kw), ((_, pb), (_, pr)) = kernel, padding
+    extra_h, extra_w = pb - ph, pr - pw                  # ceil_mode's rows/columns past the padding
+    if kernel == stride and not (ph or pw or extra_h or extra_w):
         # NOTE: fast path: the windows tile the input, so a reshape makes them axes (no copy)
         if (OH * kh, OW * kw) != (H, W):
             x = x[:, :, :OH * kh, :OW * kw]
@@ -307,20 +353,28 @@ def _avg_pool2d(name, input, kernel_size, stride, padding, count_include_pad, di
         total = cols.sum(dim=1).reshape(N, C, OH, OW)
     if divisor_override:
         out = total / float(divisor_override)
-    elif count_include_pad or not (ph or pw):
+    elif not (ph or pw or extra_h or extra_w) or (count_include_pad and not (extra_h or extra_w)):
         out = total / float(kh * kw)
     else:
+        # the divisor per window: its pixels inside the input, plus its padding with
+        # count_include_pad; never ceil_mode's extra rows/columns (PyTorch's rule)
         xp = x.xp
-        ones = _padded(xp, xp.ones((1, 1, H, W), dtype=x.dtype), padding, 0)
+        if count_include_pad:
+            inside = ((0, extra_h), (0, extra_w))
+            ones = _padded(xp, xp.ones((1, 1, H + 2 * ph, W + 2 * pw), dtype=x.dtype), inside, 0)
+        else:
+            ones = _padded(xp, xp.ones((1, 1, H, W), dtype=x.dtype), padding, 0)
         counts = _windows(xp, ones, kernel, stride, dilation, window_last=True).sum(axis=(4, 5))
-        out = total / Tensor._wrap(counts[0, 0])                       # real pixels per window
+        out = total / Tensor._wrap(counts[0, 0])
     return out[0] if unbatched else out
 
 
-def avg_pool2d(input, kernel_size, stride=None, padding=0, count_include_pad=True, divisor_override=None):
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
     """Mean over each kH x kW window of an (N, C, H, W) input (``stride`` defaults to the kernel
-    size). With ``count_include_pad`` (the default, as PyTorch) zero padding counts in the mean."""
-    return _avg_pool2d("avg_pool2d", input, kernel_size, stride, padding, count_include_pad,
+    size). With ``count_include_pad`` (the default, as PyTorch) zero padding counts in the mean;
+    ``ceil_mode`` rounds the output size up, and a partial edge window divides by what it covers."""
+    return _avg_pool2d("avg_pool2d", input, kernel_size, stride, padding, ceil_mode, count_include_pad,
                        divisor_override)
 
 
@@ -383,37 +437,42 @@ def _uniform_parameter(shape, bound, device, dtype):
 
 class MaxPool2d(Module):
     """Max pooling over (N, C, H, W) inputs (``torch.nn.MaxPool2d``); ``stride`` defaults to
-    ``kernel_size``. The backward uses the notes' switches (see ``max_pool2d``)."""
+    ``kernel_size``. The backward uses the notes' switches (see ``max_pool2d``); ``ceil_mode`` and
+    ``return_indices`` as in PyTorch."""
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1):
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
         super().__init__()
         self.kernel_size, self.padding, self.dilation = kernel_size, padding, dilation
         self.stride = kernel_size if stride is None else stride
+        self.return_indices, self.ceil_mode = return_indices, ceil_mode
         _pool_args(type(self).__name__, kernel_size, stride, padding, dilation)   # fail early
 
     def forward(self, input):
         return _max_pool2d(f"{type(self).__name__}({self.extra_repr()})", input, self.kernel_size,
-                           self.stride, self.padding, self.dilation)
+                           self.stride, self.padding, self.dilation, self.ceil_mode, self.return_indices)
 
     def extra_repr(self):
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-                f"dilation={self.dilation}")
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
 
 
 class AvgPool2d(Module):
     """Average pooling over (N, C, H, W) inputs (``torch.nn.AvgPool2d``); ``stride`` defaults to
-    ``kernel_size``, and zero padding counts in the mean unless ``count_include_pad=False``."""
+    ``kernel_size``, and zero padding counts in the mean unless ``count_include_pad=False``;
+    ``ceil_mode`` rounds the output size up, as in PyTorch."""
 
-    def __init__(self, kernel_size, stride=None, padding=0, count_include_pad=True, divisor_override=None):
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+                 divisor_override=None):
         super().__init__()
         self.kernel_size, self.padding = kernel_size, padding
         self.stride = kernel_size if stride is None else stride
-        self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
+        self.ceil_mode, self.count_include_pad, self.divisor_override = ceil_mode, count_include_pad, divisor_override
         _pool_args(type(self).__name__, kernel_size, stride, padding, 1)
 
     def forward(self, input):
         return _avg_pool2d(f"{type(self).__name__}({self.extra_repr()})", input, self.kernel_size,
-                           self.stride, self.padding, self.count_include_pad, self.divisor_override)
+                           self.stride, self.padding, self.ceil_mode, self.count_include_pad,
+                           self.divisor_override)
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"

@@ -287,7 +287,7 @@ def test_pool_modules_and_unbatched():
     assert MaxPool2d(2)(x).shape == (3, 3, 3) and AvgPool2d(3, stride=1, padding=1)(x).shape == (3, 6, 6)
     # the notes: 2x2 pooling at stride 2 discards 75% of the activations ([224x224x64] -> [112x112x64])
     assert MaxPool2d(2, 2)(mg.zeros(1, 64, 224, 224)).shape == (1, 64, 112, 112)
-    assert repr(MaxPool2d(3, 2)) == "MaxPool2d(kernel_size=3, stride=2, padding=0, dilation=1)"
+    assert repr(MaxPool2d(3, 2)) == "MaxPool2d(kernel_size=3, stride=2, padding=0, dilation=1, ceil_mode=False)"
 
 
 # ***** torch as oracle (optional) *****
@@ -338,3 +338,40 @@ def test_conv2d_module_weights_exchange_with_torch():
         warnings.simplefilter("ignore")
         expected = theirs(torch.tensor(x)).detach().numpy()
     np.testing.assert_allclose(ours(mg.tensor(x)).data, expected, rtol=1e-5, atol=1e-5)
+
+
+# ***** ceil_mode and return_indices *****
+
+def test_ceil_mode_partial_windows_and_indices_worked_example():
+    x = mg.tensor(np.arange(25.0).reshape(1, 1, 5, 5), requires_grad=True)
+    out, idx = max_pool2d(x, 2, ceil_mode=True, return_indices=True)    # 5x5 -> 3x3, not 2x2
+    assert out.tolist() == [[[[6., 8., 9.], [16., 18., 19.], [21., 23., 24.]]]]
+    assert idx.tolist() == [[[[6, 8, 9], [16, 18, 19], [21, 23, 24]]]] and idx.dtype == np.int64
+    out.sum().backward()
+    assert x.grad.data.sum() == 9 and x.grad.data[0, 0, 4, 4] == 1
+    # the edge windows divide by the pixels they cover (2, and 1 at the corner)
+    avg = avg_pool2d(x, 2, ceil_mode=True)
+    assert avg.data[0, 0, 0, 2] == (4 + 9) / 2 and avg.data[0, 0, 2, 2] == 24
+    assert max_pool2d(x, 2).shape == (1, 1, 2, 2)                         # floor, the default
+    # PyTorch's positional order: AvgPool2d(kernel_size, stride, padding, ceil_mode, count_include_pad)
+    assert AvgPool2d(2, 2, 0, True)(x).shape == (1, 1, 3, 3)
+
+
+@settings(max_examples=15)
+@given(pool_cases(), st.booleans(), st.booleans())
+def test_ceil_mode_and_indices_match_torch(case, ceil_mode, include_pad):
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    x = np.random.default_rng(case["seed"]).permutation(np.prod(case["shape"])).reshape(case["shape"]) / 3.0
+    args = (case["kernel"], case["stride"], case["padding"])
+    X, tX = mg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    (out, idx), (tout, tidx) = (max_pool2d(X, *args, ceil_mode=ceil_mode, return_indices=True),
+                                F.max_pool2d(tX, *args, ceil_mode=ceil_mode, return_indices=True))
+    np.testing.assert_array_equal(out.data, tout.detach().numpy())
+    np.testing.assert_array_equal(idx.data, tidx.numpy())
+    a = avg_pool2d(X, *args, ceil_mode=ceil_mode, count_include_pad=include_pad)
+    ta = F.avg_pool2d(tX, *args, ceil_mode=ceil_mode, count_include_pad=include_pad)
+    np.testing.assert_allclose(a.data, ta.detach().numpy(), atol=1e-12)
+    (out.sum() + (a * a).sum()).backward()
+    (tout.sum() + (ta * ta).sum()).backward()
+    np.testing.assert_allclose(X.grad.data, tX.grad.numpy(), atol=1e-12)
