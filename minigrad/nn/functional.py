@@ -4,6 +4,8 @@ Composed from Tensor ops, or calling one of the fused gates of ``minigrad/nn/fus
 gate earns its place (softmax cross-entropy, batch norm, binary cross-entropy). Names, argument
 order and defaults follow ``torch.nn.functional``.
 """
+import warnings
+
 import numpy as np
 
 from .. import backend
@@ -79,14 +81,24 @@ def softplus(input, beta=1.0, threshold=20.0):
     return input.softplus(beta, threshold)
 
 
-def softmax(input, dim=-1):
-    """exp(x) / sum(exp(x)) along ``dim``."""
-    return input.softmax(dim)
+def _softmax_dim(name, ndim, dim):
+    """``dim=None``: PyTorch's deprecated implicit choice (0 for 0-, 1- and 3-D input, else 1), with its warning."""
+    if dim is not None:
+        return dim
+    dim = 0 if ndim in (0, 1, 3) else 1
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated (as in PyTorch); it picked "
+                  f"dim={dim} for a {ndim}-D input. Pass dim explicitly.", UserWarning, stacklevel=3)
+    return dim
 
 
-def log_softmax(input, dim=-1):
-    """log(softmax(x)) along ``dim``, computed stably."""
-    return input.log_softmax(dim)
+def softmax(input, dim=None):
+    """exp(x) / sum(exp(x)) along ``dim`` (pass it: ``dim=None`` is PyTorch's deprecated implicit choice)."""
+    return input.softmax(_softmax_dim("softmax", input.ndim, dim))
+
+
+def log_softmax(input, dim=None):
+    """log(softmax(x)) along ``dim``, computed stably (``dim=None`` as in ``softmax``)."""
+    return input.log_softmax(_softmax_dim("log_softmax", input.ndim, dim))
 
 
 # ***** dropout *****

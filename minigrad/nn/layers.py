@@ -190,28 +190,28 @@ class Softplus(Module):
 
 
 class Softmax(Module):
-    """softmax along ``dim``."""
+    """softmax along ``dim`` (give it: ``dim=None`` is PyTorch's deprecated implicit choice, with a warning)."""
 
-    def __init__(self, dim=-1):
+    def __init__(self, dim=None):
         super().__init__()
         self.dim = dim
 
     def forward(self, x):
-        return x.softmax(self.dim)
+        return F.softmax(x, self.dim)
 
     def extra_repr(self):
         return f"dim={self.dim}"
 
 
 class LogSoftmax(Module):
-    """log_softmax along ``dim``."""
+    """log_softmax along ``dim`` (give it, as for ``Softmax``)."""
 
-    def __init__(self, dim=-1):
+    def __init__(self, dim=None):
         super().__init__()
         self.dim = dim
 
     def forward(self, x):
-        return x.log_softmax(self.dim)
+        return F.log_softmax(x, self.dim)
 
     def extra_repr(self):
         return f"dim={self.dim}"

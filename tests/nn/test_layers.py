@@ -1,4 +1,5 @@
 """Layers: values and gradients against PyTorch, gradcheck (float64), train/eval behaviour, bad input."""
+import inspect
 import math
 
 import numpy as np
@@ -404,3 +405,65 @@ def test_a_model_trains_on_every_device(device):
     assert losses[-1] < losses[0]
     model.eval()
     assert model(emb(idx)).device == device
+
+
+# ***** PyTorch's signatures: a model ports by changing the import *****
+
+# torch arguments minigrad leaves out on purpose: deprecated (size_average, reduce), CUDA/kernel
+# switches (foreach, fused, capturable, differentiable), per-call generators, sparse embeddings,
+# LSTM projections; device/dtype are accepted where torch has them, as keywords.
+_NOT_PORTED = {"size_average", "reduce", "foreach", "fused", "capturable", "differentiable", "generator",
+               "proj_size", "device", "dtype", "_stacklevel"}
+_EMBEDDING_EXTRAS = {"_weight", "_freeze", "max_norm", "norm_type", "scale_grad_by_freq", "sparse"}
+
+
+def _signature(f, skip):
+    try:
+        params = [p for p in inspect.signature(f).parameters.values() if p.name != "self"]
+    except (TypeError, ValueError):        # a builtin without a signature
+        return None
+    if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
+        return None
+    positional = [(p.name, p.default) for p in params if p.kind == p.POSITIONAL_OR_KEYWORD and p.name not in skip]
+    return positional, {p.name for p in params}
+
+
+def test_arguments_names_order_and_defaults_match_torch(torch):
+    import minigrad.nn.init as init
+    import minigrad.nn.utils as utils
+    import minigrad.optim as optim
+    from minigrad.optim import lr_scheduler
+    pairs = [(getattr(nn, n).__init__, getattr(torch.nn, n).__init__) for n in dir(nn)
+             if isinstance(getattr(nn, n), type) and hasattr(torch.nn, n)]
+    pairs += [(getattr(F, n), getattr(torch.nn.functional, n)) for n in dir(F)
+              if inspect.isfunction(getattr(F, n)) and not n.startswith("_") and hasattr(torch.nn.functional, n)]
+    pairs += [(getattr(init, n), getattr(torch.nn.init, n)) for n in dir(init)
+              if inspect.isfunction(getattr(init, n)) and not n.startswith("_") and hasattr(torch.nn.init, n)]
+    pairs += [(getattr(optim, n).__init__, getattr(torch.optim, n).__init__)
+              for n in ("SGD", "Adagrad", "RMSprop", "Adam", "AdamW")]
+    pairs += [(getattr(lr_scheduler, n).__init__, getattr(torch.optim.lr_scheduler, n).__init__)
+              for n in ("StepLR", "ExponentialLR", "CosineAnnealingLR", "ReduceLROnPlateau")]
+    pairs += [(getattr(utils, n), getattr(torch.nn.utils, n))
+              for n in ("clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters")]
+    checked = 0
+    for ours, theirs in pairs:
+        extras = _EMBEDDING_EXTRAS if "mbedding" in ours.__qualname__ else set()
+        a, b = _signature(ours, {"device", "dtype"}), _signature(theirs, _NOT_PORTED | extras)
+        if a is None or b is None:
+            continue
+        (pos, names), (tpos, tnames) = a, b
+        where = ours.__qualname__
+        assert pos == tpos[:len(pos)], f"{where}: positional arguments {pos} differ from torch's {tpos}"
+        assert names - {"device", "dtype"} <= tnames, f"{where}: arguments {names - tnames} are not torch's"
+        checked += 1
+    assert checked > 50
+
+
+def test_softmax_without_dim_warns_and_picks_pytorchs_implicit_dim():
+    x = mg.tensor(rng(3).standard_normal((2, 3, 4)))
+    for module, fn in ((nn.Softmax(), F.softmax), (nn.LogSoftmax(), F.log_softmax)):
+        with pytest.warns(UserWarning, match="Implicit dimension choice.*dim=0"):
+            y = module(x)                                    # 3-D: PyTorch's legacy rule picks dim 0
+        np.testing.assert_allclose(y.data, fn(x, 0).data)
+        with pytest.warns(UserWarning, match="dim=1"):
+            assert np.allclose(fn(x[0]).data, fn(x[0], 1).data)   # 2-D: dim 1
