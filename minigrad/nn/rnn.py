@@ -111,9 +111,9 @@ def _activation(nonlinearity):
 
 # ***** cells *****
 
-def _uniform(shape, bound):
+def _uniform(shape, bound, device=None, dtype=None):
     """A Parameter drawn from U(-bound, bound) (PyTorch's RNN init with bound = 1/sqrt(hidden_size))."""
-    p = Parameter(empty(*shape))
+    p = Parameter(empty(*shape, device=device, dtype=dtype))
     with no_grad():
         p.uniform_(-bound, bound)
     return p
@@ -122,17 +122,17 @@ def _uniform(shape, bound):
 class _CellBase(Module):
     gates = 1
 
-    def __init__(self, input_size, hidden_size, bias):
+    def __init__(self, input_size, hidden_size, bias, device, dtype):
         super().__init__()
         if input_size < 1 or hidden_size < 1:
             raise ValueError(f"{type(self).__name__}: input_size and hidden_size must be positive, "
                              f"got {input_size} and {hidden_size}")
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         k, G = 1.0 / math.sqrt(hidden_size), self.gates * hidden_size
-        self.weight_ih = _uniform((G, input_size), k)
-        self.weight_hh = _uniform((G, hidden_size), k)
+        self.weight_ih = _uniform((G, input_size), k, device, dtype)
+        self.weight_hh = _uniform((G, hidden_size), k, device, dtype)
         if bias:
-            self.bias_ih, self.bias_hh = _uniform((G,), k), _uniform((G,), k)
+            self.bias_ih, self.bias_hh = _uniform((G,), k, device, dtype), _uniform((G,), k, device, dtype)
         else:
             self.register_parameter("bias_ih", None)
             self.register_parameter("bias_hh", None)
@@ -169,10 +169,10 @@ class RNNCell(_CellBase):
     """One step of an Elman RNN (``torch.nn.RNNCell``): h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)
     (or relu). Weights (hidden, input) and (hidden, hidden), init U(-1/sqrt(hidden), 1/sqrt(hidden))."""
 
-    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh"):
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None, dtype=None):
         _activation(nonlinearity)
         self.nonlinearity = nonlinearity
-        super().__init__(input_size, hidden_size, bias)
+        super().__init__(input_size, hidden_size, bias, device, dtype)
 
     def forward(self, input, hx=None):
         x, (h,), unbatched = self._check(input, [(hx, "hx")])
@@ -189,8 +189,8 @@ class LSTMCell(_CellBase):
     input) and (4*hidden, hidden) in gate order (i, f, g, o), init U(-1/sqrt(hidden), 1/sqrt(hidden))."""
     gates = 4
 
-    def __init__(self, input_size, hidden_size, bias=True):
-        super().__init__(input_size, hidden_size, bias)
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, device, dtype)
 
     def forward(self, input, hx=None):
         h, c = hx if hx is not None else (None, None)
@@ -206,7 +206,7 @@ class _RNNBase(Module):
     mode = "RNN"
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False):
+                 dropout=0.0, bidirectional=False, *, device=None, dtype=None):
         super().__init__()
         name = type(self).__name__
         if input_size < 1 or hidden_size < 1 or num_layers < 1:
@@ -222,11 +222,11 @@ class _RNNBase(Module):
         for layer in range(num_layers):
             for suffix in ("", "_reverse")[:D]:
                 size = input_size if layer == 0 else D * hidden_size
-                setattr(self, f"weight_ih_l{layer}{suffix}", _uniform((G, size), k))
-                setattr(self, f"weight_hh_l{layer}{suffix}", _uniform((G, hidden_size), k))
+                setattr(self, f"weight_ih_l{layer}{suffix}", _uniform((G, size), k, device, dtype))
+                setattr(self, f"weight_hh_l{layer}{suffix}", _uniform((G, hidden_size), k, device, dtype))
                 if bias:
-                    setattr(self, f"bias_ih_l{layer}{suffix}", _uniform((G,), k))
-                    setattr(self, f"bias_hh_l{layer}{suffix}", _uniform((G,), k))
+                    setattr(self, f"bias_ih_l{layer}{suffix}", _uniform((G,), k, device, dtype))
+                    setattr(self, f"bias_hh_l{layer}{suffix}", _uniform((G,), k, device, dtype))
 
     def _name(self):
         return f"{type(self).__name__}({self.extra_repr()})"
@@ -309,10 +309,11 @@ class RNN(_RNNBase):
     """
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
-                 batch_first=False, dropout=0.0, bidirectional=False):
+                 batch_first=False, dropout=0.0, bidirectional=False, *, device=None, dtype=None):
         self._act = _activation(nonlinearity)
         self.nonlinearity = nonlinearity
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional)
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         device=device, dtype=dtype)
 
     def _step(self, z, state):
         return (self._act(z),)

@@ -338,3 +338,10 @@ def test_lstm_graph_takes_no_per_step_getitem_of_the_projection():
     assert [g.label for g in gates].count("UnbindPiece") == 2 * layers * T
     # the only slices left are each step's four gates of its (N, 4H) pre-activations
     assert all(g.inputs[0].ndim == 2 for g in gates if g.label == "Getitem")
+
+
+@pytest.mark.parametrize("make", [lambda **kw: LSTM(3, 4, num_layers=2, **kw), lambda **kw: RNN(3, 4, **kw),
+                                  lambda **kw: LSTMCell(3, 4, **kw), lambda **kw: RNNCell(3, 4, **kw)])
+def test_device_and_dtype_arguments(make, device):
+    m = make(device=device, dtype="float64")
+    assert {(p.device, p.dtype) for p in m.parameters()} == {(device, np.dtype("float64"))}
