@@ -136,6 +136,40 @@ class Col2Im(Function):
 
 # ***** max pooling gates: the notes' "switches" *****
 
+def _tiles(geom):
+    """Whether the pooling windows tile the input (kernel == stride, no padding or dilation)."""
+    kernel, stride, padding, dilation = geom
+    return kernel == stride and dilation == (1, 1) and padding == ((0, 0), (0, 0))
+
+
+def _tiled(xp, x, kernel, out_hw):
+    """The tiling windows of ``x`` (N, C, H, W) as axes of a view, no copy: (N, C, OH, kh, OW, kw).
+    Rows and columns past the last whole window are left out (floor mode)."""
+    (kh, kw), (OH, OW) = kernel, out_hw
+    sN, sC, sH, sW = x.strides
+    return xp.lib.stride_tricks.as_strided(x, shape=(x.shape[0], x.shape[1], OH, kh, OW, kw),
+                                           strides=(sN, sC, sH * kh, sH, sW * kw, sW))
+
+
+def _tiled_switches(xp, win, out):
+    """The switches of tiling windows as a mask shaped like ``win`` (N, C, OH, kh, OW, kw): True at
+    the first element of each window (row-major, as PyTorch) that equals the window's max ``out``;
+    None when a window has no such element (a NaN max)."""
+    N, C, OH, kh, OW, kw = win.shape
+    mask = xp.empty(win.shape, dtype=bool)
+    taken = None
+    for i in range(kh):                      # a loop over kernel offsets; each step is a whole-array op
+        for j in range(kw):
+            hit = mask[:, :, :, i, :, j]
+            xp.equal(win[:, :, :, i, :, j], out, out=hit)
+            if taken is None:
+                taken = hit.copy()
+            else:
+                xp.greater(hit, taken, out=hit)          # a hit counts only where no earlier one did
+                taken |= hit
+    return mask if taken.all() else None
+
+
 class MaxPool2dGate(Function):
     """Max over each window; remembers the argmax (the switch) of every window for backward."""
     saves_inputs = ()
@@ -145,6 +179,21 @@ class MaxPool2dGate(Function):
         kernel, stride, padding, dilation = self.geom = geom
         self.shape = x.shape
         xp = self.xp
+        if _tiles(geom):
+            # NOTE: fast path (speed): windows that tile the input are axes of a view, so the max is
+            # kh*kw elementwise maxima of strided slices, and the switches a mask made by comparison;
+            # no window copy, no argmax (the reshape-and-argmax below is ~10x slower here)
+            (kh, kw), (H, W) = kernel, x.shape[2:]
+            win = _tiled(xp, x, kernel, (H // kh, W // kw))
+            out = win[:, :, :, 0, :, 0].copy()
+            for i in range(kh):
+                for j in range(kw):
+                    if i or j:
+                        xp.maximum(out, win[:, :, :, i, :, j], out=out)
+            self.switches = _tiled_switches(xp, win, out)
+            if self.switches is not None:             # else a NaN max: the general path finds it
+                record_kink("MaxPool2d", self.switches)
+                return out
         fill = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
         win = _windows(xp, _padded(xp, x, padding, fill), kernel, stride, dilation, window_last=True)
         win = win.reshape(win.shape[:4] + (-1,))                      # (N, C, OH, OW, kh*kw), a copy
@@ -157,7 +206,11 @@ class MaxPool2dGate(Function):
 
 
 class _SwitchScatter(Function):
-    """Route each window's gradient to its switch: (N, C, OH, OW) -> (N, C, H, W)."""
+    """Route each window's gradient to its switch: (N, C, OH, OW) -> (N, C, H, W).
+
+    ``switches`` is the argmax of each window (N, C, OH, OW), or for tiling windows a mask
+    (N, C, OH, kh, OW, kw) (see ``_tiled_switches``).
+    """
     saves_inputs = ()
 
     def forward(self, g, switches=None, shape=None, geom=None):
@@ -166,14 +219,14 @@ class _SwitchScatter(Function):
         kernel, stride, padding, dilation = geom
         kh, kw = kernel
         N, C, OH, OW = g.shape
-        if kernel == stride and dilation == (1, 1) and padding == ((0, 0), (0, 0)):
-            # NOTE: fast path: the windows tile the input, so the routed gradient is a reshape away
-            gwin = (switches[..., None] == xp.arange(kh * kw)) * g[..., None]
-            gwin = gwin.reshape(N, C, OH, OW, kh, kw).transpose(0, 1, 2, 4, 3, 5).reshape(N, C, OH * kh, OW * kw)
+        if switches.ndim == 6:
+            # NOTE: the mask is laid out as the input's rows and columns, so one broadcast multiply
+            # writes the routed gradient in NCHW order
+            gx = (switches * g[:, :, :, None, :, None]).reshape(N, C, OH * kh, OW * kw)
             if (OH * kh, OW * kw) == tuple(shape[2:]):
-                return gwin
+                return gx
             out = xp.zeros(shape, dtype=g.dtype)          # rows/cols no window reached get zero
-            out[:, :, :OH * kh, :OW * kw] = gwin
+            out[:, :, :OH * kh, :OW * kw] = gx
             return out
         return _fold(xp, lambda i, j: g * (switches == i * kw + j), shape, g.dtype, (OH, OW), *geom)
 
@@ -189,6 +242,14 @@ class _SwitchGather(Function):
         self.switches, self.geom, self.shape = switches, geom, x.shape
         xp = self.xp
         kernel, stride, padding, dilation = geom
+        if switches.ndim == 6:                            # tiling windows: a sum of masked offsets
+            N, C, OH, kh, OW, kw = switches.shape
+            win = _tiled(xp, x, kernel, (OH, OW))
+            out = xp.zeros((N, C, OH, OW), dtype=x.dtype)
+            for i in range(kh):
+                for j in range(kw):
+                    out += xp.where(switches[:, :, :, i, :, j], win[:, :, :, i, :, j], 0)
+            return out
         win = _windows(xp, _padded(xp, x, padding, 0), kernel, stride, dilation, window_last=True)
         win = win.reshape(win.shape[:4] + (-1,))
         return xp.take_along_axis(win, switches[..., None], axis=-1)[..., 0]

@@ -249,6 +249,45 @@ def test_max_pool2d_gradcheck_and_double_backward():
     assert mg.gradcheck(lambda x: max_pool2d(x, 2), [x])   # tiling fast path (a row/col cropped)
 
 
+@settings(max_examples=10)
+@given(st.sampled_from([(2, 2), (3, 3), (2, 3), (1, 2)]), st.integers(0, 2**16), st.booleans())
+def test_max_pool2d_ties_go_to_the_first_element_of_the_window(kernel, seed, tiles):
+    # few distinct values (and relu's zeros): most windows tie; the switch is the first maximum in
+    # row-major window order, as PyTorch, on the tiling fast path and on the general path alike
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-1, 2, size=(2, 3, 7, 8)).astype(np.float64)
+    stride = kernel if tiles else (1, 1)
+    X = mg.tensor(x, requires_grad=True)
+    out = max_pool2d(X, kernel, stride)
+    g = rng.standard_normal(out.shape)
+    out.backward(mg.tensor(g))
+    (kh, kw), (sh, sw) = kernel, stride
+    expected = np.zeros_like(x)
+    for i in range(out.shape[2]):
+        for j in range(out.shape[3]):
+            window = x[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw].reshape(2, 3, -1)
+            first = window.argmax(axis=-1)                     # numpy's argmax: the first maximum
+            for n in range(2):
+                for c in range(3):
+                    di, dj = divmod(first[n, c], kw)
+                    expected[n, c, i * sh + di, j * sw + dj] += g[n, c, i, j]
+    np.testing.assert_allclose(X.grad.data, expected, rtol=1e-12, atol=1e-12)   # sums in another order
+
+
+def test_max_pool2d_tiling_nan_and_double_backward():
+    # a NaN is the max of its window (as PyTorch) and takes the window's gradient
+    x = mg.tensor([[[[1., np.nan, 3., 0.], [2., np.nan, 4., 4.]]]], requires_grad=True)
+    out = max_pool2d(x, 2)
+    assert np.isnan(out.data[0, 0, 0, 0]) and out.data[0, 0, 0, 1] == 4
+    out.backward(mg.tensor([[[[10., 20.]]]]))
+    assert x.grad.tolist() == [[[[0., 10., 0., 0.], [0., 0., 20., 0.]]]]
+    # second order through the tiling fast path, with a cropped row and column (5x7 -> 2x3)
+    rng = np.random.default_rng(5)
+    y = mg.tensor(rng.permutation(2 * 5 * 7).reshape(1, 2, 5, 7) / 9.0, requires_grad=True)
+    assert mg.gradgradcheck(lambda y: max_pool2d(y, 2) ** 2, [y])
+    assert mg.gradgradcheck(lambda y: max_pool2d(y, (1, 3)) ** 2, [y])
+
+
 def test_max_pool2d_kink_is_reported_not_failed():
     x = mg.tensor([[[[1.0, 1.0], [0.0, 0.0]]]], requires_grad=True)   # a tie at the max
     with pytest.warns(mg.KinkWarning, match="MaxPool2d"):
