@@ -8,7 +8,9 @@ all (four) gates: the input projection of every time step is one multiply done b
 """
 import math
 
-from ..autograd import Function, no_grad
+import numpy as np
+
+from ..autograd import Function, is_grad_enabled, no_grad
 from ..ops import ShapeError
 from ..tensor import Tensor, cat, empty, rand, stack, zeros
 from .module import Module, Parameter
@@ -63,6 +65,9 @@ class _UnbindPiece(Function):
 def _unbind(x, dim=0):
     """The slices of ``x`` along ``dim`` (as ``torch.unbind``), differentiable: their gradients
     are stacked into x's gradient once, instead of one full-size scatter per slice."""
+    if not (x.requires_grad and is_grad_enabled()):      # nothing to record: plain views
+        index = (slice(None),) * dim
+        return [Tensor._wrap(x.data[index + (i,)]) for i in range(x.shape[dim])]
     token = _Unbind.apply(x, dim=dim)
     hub = token.grad_fn                          # None when nothing is recorded
     return [_UnbindPiece.apply(token, source=x.data, dim=dim, index=i, hub=hub) for i in range(x.shape[dim])]
@@ -90,15 +95,121 @@ def lstm_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
     return _lstm_update(z, c)
 
 
-def _lstm_update(z, c):
-    """The notes' LSTM update from the pre-activations ``z`` (N, 4H) and the cell ``c`` (N, H)."""
-    H = c.shape[-1]
+def _lstm_gates(z, H):
+    """The four gate activations (i, f, g, o) of the pre-activations ``z`` (N, 4H)."""
     i = z[..., :H].sigmoid()              # input gate: how much to write
     f = z[..., H:2 * H].sigmoid()         # forget gate: how much of the cell to keep
     g = z[..., 2 * H:3 * H].tanh()        # the candidate values to write
     o = z[..., 3 * H:].sigmoid()          # output gate: how much of the cell to show
+    return i, f, g, o
+
+
+def _lstm_update(z, c):
+    """The notes' LSTM update from the pre-activations ``z`` (N, 4H) and the cell ``c`` (N, H)."""
+    i, f, g, o = _lstm_gates(z, c.shape[-1])
     c = f * c + i * g                     # the cell-state highway: only * and + along it
     return o * c.tanh(), c
+
+
+class _LSTMScan(Function):
+    """One LSTM layer in one direction over a whole sequence.
+
+    Inputs: ``xw`` (T, N, 4H), the hoisted input projection with both biases; ``w_hh`` (4H, H);
+    ``h0``, ``c0`` (N, H). Output (T + 1, N, H): rows 0..T-1 are h at each time step (in time
+    order, also when ``reverse``), row T is the final cell state.
+    """
+    # NOTE: a gate for speed. Composed, each step is ~16 gates forward and as many backward (4
+    # slices whose backward scatters into (N, 4H) zero buffers, 3 sigmoids, 2 tanhs, ...); here the
+    # forward is the hand-written NumPy recurrence (one (N, H) @ (H, 4H) multiply per step) and the
+    # backward is 7 Tensor ops per step after a few whole-sequence ones. LSTM(64, 128), seq 50,
+    # batch 32, forward + backward (CPU, one thread, one run): 2.7x -> 1.5x the hand-written NumPy.
+    # The backward is written once in Tensor ops: for double backward it rebuilds the gate
+    # activations from the inputs with the composed ops (``_lstm_gates``), so it is differentiable.
+    saves_inputs = (1,)
+    label = "LSTMScan"
+
+    def forward(self, xw, w_hh, h0, c0, reverse=False):
+        xp = self.xp
+        T, N, G = xw.shape
+        H = G // 4
+        self.reverse = reverse
+        acts = xp.empty((T, N, G), dtype=xw.dtype)           # i, f, g, o of every step
+        hprev = xp.empty((T, N, H), dtype=xw.dtype)          # the h and c each step started from
+        cprev = xp.empty((T, N, H), dtype=xw.dtype)
+        tcs = xp.empty((T, N, H), dtype=xw.dtype)            # tanh of each step's new cell
+        out = xp.empty((T + 1, N, H), dtype=xw.dtype)
+        h, c = h0, c0
+        with np.errstate(over="ignore"):
+            self._loop(xp, xw, w_hh.T, h, c, acts, hprev, cprev, tcs, out, reverse)
+        self.acts, self.hprev, self.cprev, self.tcs = acts, hprev, cprev, tcs
+        return out
+
+    @staticmethod
+    def _loop(xp, xw, w_t, h, c, acts, hprev, cprev, tcs, out, reverse):
+        T, H = xw.shape[0], h.shape[1]
+        for t in (range(T - 1, -1, -1) if reverse else range(T)):
+            hprev[t], cprev[t] = h, c
+            a = acts[t]
+            xp.matmul(h, w_t, out=a)
+            a += xw[t]
+            g = xp.tanh(a[:, 2 * H:3 * H])
+            # sigmoid in place, as 1 / (1 + e^-z): e^-z may overflow to inf, and 1 / inf is the exact 0
+            xp.negative(a, out=a)
+            xp.exp(a, out=a)
+            a += 1.0
+            xp.reciprocal(a, out=a)
+            a[:, 2 * H:3 * H] = g
+            i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+            c = f * c + i * g
+            tc = tcs[t]
+            xp.tanh(c, out=tc)
+            h = out[t]
+            xp.multiply(o, tc, out=h)
+        out[T] = c
+
+    def _recompute(self):
+        """The saved values as Tensors that depend on the inputs (for double backward)."""
+        xw, w_hh, h, c = self.inputs
+        T, H = xw.shape[0], w_hh.shape[1]
+        steps = _unbind(xw)
+        seq = [None] * T
+        for t in (range(T - 1, -1, -1) if self.reverse else range(T)):
+            i, f, g, o = _lstm_gates(steps[t] + h @ w_hh.T, H)
+            hp, cp = h, c
+            c = f * c + i * g
+            tc = c.tanh()
+            h = o * tc
+            seq[t] = (cat([i, f, g, o], dim=1), hp, cp, tc)
+        return [stack(list(col)) for col in zip(*seq)]
+
+    def backward(self, grad):
+        xw, w_hh, h0, c0 = self.inputs
+        if is_grad_enabled():
+            acts, hprev, cprev, tcs = self._recompute()
+        else:
+            acts, hprev, cprev, tcs = (Tensor._wrap(a) for a in (self.acts, self.hprev, self.cprev, self.tcs))
+        T, N, G = acts.shape
+        H = G // 4
+        i, f, g, o = acts[..., :H], acts[..., H:2 * H], acts[..., 2 * H:3 * H], acts[..., 3 * H:]
+        # whole-sequence local gradients, so that each step below is a few ops
+        dc_dh = o * (1.0 - tcs * tcs)                                          # dc/dh through h = o tanh(c)
+        local = cat([g * i * (1.0 - i), cprev * f * (1.0 - f), i * (1.0 - g * g), tcs * o * (1.0 - o)], dim=2)
+        gh, local, dc_dh, f = _unbind(grad[:T]), _unbind(local), _unbind(dc_dh), _unbind(f)
+        dh, dc = None, grad[T]
+        das = [None] * T
+        for t in (range(T) if self.reverse else range(T - 1, -1, -1)):
+            dh = gh[t] if dh is None else gh[t] + dh
+            dc = dc + dh * dc_dh[t]
+            da = cat([dc, dc, dc, dh], dim=1) * local[t]                        # (N, 4H): i, f, g, o
+            das[t] = da
+            dc = dc * f[t]
+            dh = da @ w_hh
+        da = cat(das)                                                           # (T*N, 4H), time order
+        need = self.needs_input_grad
+        gw = None
+        if need[1]:       # da^T (4H, T*N) @ h (T*N, H) lands in w_hh's layout: no transposing copy
+            gw = da.T @ hprev.reshape(T * N, H)
+        return da.reshape(T, N, G) if need[0] else None, gw, dh if need[2] else None, dc if need[3] else None
 
 
 def _activation(nonlinearity):
@@ -340,6 +451,12 @@ class LSTM(_RNNBase):
 
     def _step(self, z, state):
         return _lstm_update(z, state[1])
+
+    def _scan(self, xw, w_hh_t, init, reverse):
+        # one gate for the whole recurrence (see _LSTMScan); w_hh_t is w_hh.T, a view
+        y = _LSTMScan.apply(xw, w_hh_t.T, init[0], init[1], reverse=reverse)
+        T = xw.shape[0]
+        return y[:T], (y[0 if reverse else T - 1], y[T])
 
     def forward(self, input, hx=None):
         x, unbatched = self._check_input(input)

@@ -173,13 +173,56 @@ def test_rnn_gradcheck_bidirectional_batch_first():
 
 def test_lstm_step_is_one_matmul_and_the_input_projection_is_hoisted():
     """Per layer: one (T*N, I) @ (I, 4H) multiply for every time step's input, then one
-    (N, H) @ (H, 4H) multiply per step for all four gates."""
+    LSTMScan gate whose forward does one (N, H) @ (H, 4H) multiply per step for all four gates."""
     T, layers = 5, 2
-    m = LSTM(3, 4, num_layers=layers)
-    out, _ = m(mg.zeros(T, 2, 3))
-    labels = graph_labels(out)
-    assert labels.count("MatMul") == layers * (1 + T)
-    assert graph_labels(LSTM(3, 4, num_layers=layers)(mg.zeros(T, 7, 3))[0]).count("MatMul") == layers * (1 + T)
+    for N in (2, 7):
+        labels = graph_labels(LSTM(3, 4, num_layers=layers)(mg.zeros(T, N, 3))[0])
+        assert labels.count("MatMul") == layers
+        assert labels.count("LSTMScan") == layers
+    from minigrad.nn.rnn import _LSTMScan
+    calls = []
+    real = np.matmul
+
+    class Spy(_LSTMScan):             # count the multiplies the scan's forward does
+        def forward(self, *a, **k):
+            np.matmul = lambda *x, **kw: calls.append(x[0].shape) or real(*x, **kw)
+            try:
+                return super().forward(*a, **k)
+            finally:
+                np.matmul = real
+    h = np.zeros((2, 4))
+    Spy.apply(np.zeros((T, 2, 16)), np.zeros((16, 4)), h, h)
+    assert calls == [(2, 4)] * T
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_lstm_scan_matches_the_composed_cells_and_has_exact_second_derivatives(reverse):
+    """The fused LSTMScan gate against the composed LSTM step (lstm_cell's ops) step by step:
+    same output, same gradients, and its Tensor-op backward is itself differentiable."""
+    from minigrad.nn.rnn import _LSTMScan, _lstm_update
+    rng = np.random.default_rng(11)
+    T, N, H = 3, 2, 2
+    xw, w, h0, c0 = (mg.tensor(rng.standard_normal(s) * 1.5, requires_grad=True)
+                     for s in ((T, N, 4 * H), (4 * H, H), (N, H), (N, H)))
+
+    def fused(xw, w, h0, c0):
+        return _LSTMScan.apply(xw, w, h0, c0, reverse=reverse)
+
+    def composed(xw, w, h0, c0):
+        h, c, hs = h0, c0, [None] * T
+        for t in (reversed(range(T)) if reverse else range(T)):
+            h, c = _lstm_update(xw[t] + h @ w.T, c)
+            hs[t] = h
+        return mg.stack(hs + [c])
+    y, ref = fused(xw, w, h0, c0), composed(xw, w, h0, c0)
+    np.testing.assert_allclose(y.data, ref.data, rtol=1e-12, atol=1e-14)
+    weight = mg.tensor(rng.standard_normal(y.shape))
+    got = mg.grad((fused(xw, w, h0, c0) * weight).sum(), [xw, w, h0, c0])
+    want = mg.grad((composed(xw, w, h0, c0) * weight).sum(), [xw, w, h0, c0])
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a.data, b.data, rtol=1e-10, atol=1e-12)
+    assert mg.gradcheck(fused, [xw, w, h0, c0])
+    assert mg.gradgradcheck(fused, [xw, w, h0, c0])
 
 
 def test_lstm_parameter_names_match_pytorch():
@@ -328,16 +371,15 @@ def test_unbind_unused_pieces_get_zero_and_a_retained_graph_accumulates():
         assert [p.requires_grad for p in _unbind(x)] == [False] * 3
 
 
-def test_lstm_graph_takes_no_per_step_getitem_of_the_projection():
-    """Slicing the (T, N, 4H) projection per step with getitem makes every step's backward
+def test_rnn_graph_takes_no_per_step_getitem_of_the_projection():
+    """Slicing the (T, N, H) projection per step with getitem makes every step's backward
     scatter into a full-size zero buffer (O(T^2) memory traffic); the slices come from one unbind."""
     T, layers = 6, 2
-    out, _ = LSTM(3, 4, num_layers=layers, bidirectional=True)(mg.zeros(T, 2, 3))
+    out, _ = RNN(3, 4, num_layers=layers, bidirectional=True)(mg.zeros(T, 2, 3))
     gates = graph_gates(out)
     assert [g.label for g in gates].count("Unbind") == 2 * layers           # one per layer and direction
     assert [g.label for g in gates].count("UnbindPiece") == 2 * layers * T
-    # the only slices left are each step's four gates of its (N, 4H) pre-activations
-    assert all(g.inputs[0].ndim == 2 for g in gates if g.label == "Getitem")
+    assert "Getitem" not in [g.label for g in gates]
 
 
 @pytest.mark.parametrize("make", [lambda **kw: LSTM(3, 4, num_layers=2, **kw), lambda **kw: RNN(3, 4, **kw),
