@@ -100,6 +100,16 @@ def _fold(xp, piece, shape, dtype, out_hw, kernel, stride, padding, dilation):
     return out
 
 
+def _col2im(xp, cols, shape, geom):
+    """(N, C*kh*kw, OH*OW) -> (N, C, H, W): columns added back where their pixels came from."""
+    kernel, stride, padding, dilation = geom
+    (kh, kw), (pt, pb), (pl, pr) = kernel, *padding
+    OH = _out_size(shape[2] + pt + pb, kh, stride[0], dilation[0], 0)
+    OW = _out_size(shape[3] + pl + pr, kw, stride[1], dilation[1], 0)
+    cols = cols.reshape(shape[0], shape[1], kh, kw, OH, OW)
+    return _fold(xp, lambda i, j: cols[:, :, i, j], shape, cols.dtype, (OH, OW), *geom)
+
+
 # ***** im2col / col2im gates *****
 
 class Im2Col(Function):
@@ -107,12 +117,8 @@ class Im2Col(Function):
     saves_inputs = ()
 
     def forward(self, x, geom=None):
-        kernel, stride, padding, dilation = self.geom = geom
-        self.shape = x.shape
-        xp = self.xp
-        cols = _windows(xp, _padded(xp, x, padding, 0), kernel, stride, dilation, window_last=False)
-        N, C, kh, kw, OH, OW = cols.shape
-        return cols.reshape(N, C * kh * kw, OH * OW)     # the one copy: overlapping fields duplicate pixels
+        self.geom, self.shape = geom, x.shape
+        return _im2col(self.xp, x, geom)
 
     def backward(self, g):
         return Col2Im.apply(g, shape=self.shape, geom=self.geom)
@@ -123,15 +129,95 @@ class Col2Im(Function):
     saves_inputs = ()
 
     def forward(self, cols, shape=None, geom=None):
-        kernel, stride, padding, dilation = self.geom = geom
-        (kh, kw), (pt, pb), (pl, pr) = kernel, *padding
-        OH = _out_size(shape[2] + pt + pb, kh, stride[0], dilation[0], 0)
-        OW = _out_size(shape[3] + pl + pr, kw, stride[1], dilation[1], 0)
-        cols = cols.reshape(shape[0], shape[1], kh, kw, OH, OW)
-        return _fold(self.xp, lambda i, j: cols[:, :, i, j], shape, cols.dtype, (OH, OW), *geom)
+        self.geom = geom
+        return _col2im(self.xp, cols, shape, geom)
 
     def backward(self, g):
         return Im2Col.apply(g, geom=self.geom)
+
+
+# ***** the convolution gates: conv, its input gradient and its weight gradient *****
+#
+# NOTE: one fused gate (speed): im2col, one batched matrix multiply and the bias added in place.
+# With columns indexed (channel, offset) x (pixel) per image, W_row @ X_col comes out (N, K, OH*OW),
+# already NCHW, and both gradients are batched multiplies on views: no transpose copy anywhere.
+# The three gates are each other's backward (as conv / conv_transpose / conv_weight in PyTorch), so
+# second derivatives work.
+
+def _im2col(xp, x, geom):
+    """(N, C, H, W) -> (N, C*kh*kw, OH*OW): every receptive field stretched into a column."""
+    kernel, stride, padding, dilation = geom
+    cols = _windows(xp, _padded(xp, x, padding, 0), kernel, stride, dilation, window_last=False)
+    N, C, kh, kw, OH, OW = cols.shape
+    return cols.reshape(N, C * kh * kw, OH * OW)     # the one copy: overlapping fields duplicate pixels
+
+
+class Conv2dGate(Function):
+    """conv2d(x, w) + b, an input (N, C, H, W) and a weight (K, C, kh, kw) to (N, K, OH, OW)."""
+    saves_inputs = (1,)          # the weight; x's values live on in the saved columns
+    label = "Conv2d"
+
+    def forward(self, x, w, b=None, geom=None):
+        self.geom, self.in_shape = geom, x.shape
+        xp = self.xp
+        K, N = w.shape[0], x.shape[0]
+        self.cols = cols = _im2col(xp, x, geom)                  # (N, C*kh*kw, OH*OW)
+        out = w.reshape(K, -1) @ cols                            # (N, K, OH*OW)
+        if b is not None:
+            if xp.result_type(out, b) == out.dtype:
+                out += b[:, None]                                # in place: no second (N, K, P) array
+            else:
+                out = out + b[:, None]
+        kernel, stride, padding, dilation = geom
+        OH = _out_size(x.shape[2] + sum(padding[0]), kernel[0], stride[0], dilation[0], 0)
+        return out.reshape(N, K, OH, -1)
+
+    def backward(self, g):
+        x, w = self.inputs[0], self.inputs[1]
+        need = self.needs_input_grad
+        gx = _ConvGradInput.apply(g, w, shape=self.in_shape, geom=self.geom) if need[0] else None
+        gw = _ConvGradWeight.apply(x, g, cols=self.cols, geom=self.geom) if need[1] else None
+        if len(need) == 2:
+            return gx, gw
+        return gx, gw, (g.sum(dim=(0, 2, 3)) if need[2] else None)
+
+
+class _ConvGradInput(Function):
+    """The input gradient of a convolution (a transposed convolution): col2im(W^T @ g)."""
+    label = "Conv2dGradInput"
+
+    def forward(self, g, w, shape=None, geom=None):
+        self.shape, self.geom = shape, geom
+        N, K = g.shape[:2]
+        gcols = w.reshape(K, -1).T @ g.reshape(N, K, -1)          # (N, C*kh*kw, OH*OW)
+        return _col2im(self.xp, gcols, shape, geom)
+
+    def backward(self, gg):
+        g, w = self.inputs
+        need = self.needs_input_grad
+        return (Conv2dGate.apply(gg, w, geom=self.geom) if need[0] else None,
+                _ConvGradWeight.apply(gg, g, geom=self.geom) if need[1] else None)
+
+
+class _ConvGradWeight(Function):
+    """The weight gradient of a convolution: sum over images of g @ X_col^T, (K, C, kh, kw).
+
+    ``cols`` is im2col(x) when the forward pass already made it."""
+    label = "Conv2dGradWeight"
+
+    def forward(self, x, g, cols=None, geom=None):
+        self.geom = geom
+        if cols is None:
+            cols = _im2col(self.xp, x, geom)
+        N, K = g.shape[:2]
+        gw = (g.reshape(N, K, -1) @ cols.transpose(0, 2, 1)).sum(axis=0)   # (K, C*kh*kw)
+        return gw.reshape((K, x.shape[1]) + tuple(geom[0]))
+
+    def backward(self, gg):
+        x, g = self.inputs
+        need = self.needs_input_grad
+        return (_ConvGradInput.apply(g, gg, shape=x.shape, geom=self.geom) if need[0] else None,
+                Conv2dGate.apply(x, gg, geom=self.geom) if need[1] else None)
 
 
 # ***** max pooling gates: the notes' "switches" *****
@@ -307,13 +393,10 @@ def _conv2d(name, input, weight, bias, stride, padding, dilation, groups):
     kernel, stride, dilation = (kh, kw), _pair(stride, "stride"), _pair(dilation, "dilation")
     padding = _padding(name, padding, kernel, stride, dilation)
     OH, OW = _geometry(name, x.shape, kernel, stride, padding, dilation)
-    cols = Im2Col.apply(x, geom=(kernel, stride, padding, dilation))   # (N, C*kh*kw, OH*OW)
-    # NOTE: the notes' W_row @ X_col per image; with columns indexed (channel, offset) x (pixel)
-    # the product comes out (N, K, OH*OW), already NCHW: no transpose copy, forward or backward.
-    out = weight.reshape(K, C * kh * kw) @ cols                        # (N, K, OH*OW)
-    if bias is not None:
-        out = out + bias.reshape(K, 1)
-    out = out.reshape(x.shape[0], K, OH, OW)
+    geom = (kernel, stride, padding, dilation)
+    # the notes' W_row @ X_col per image, in one gate (see Conv2dGate)
+    out = (Conv2dGate.apply(x, weight, geom=geom) if bias is None else
+           Conv2dGate.apply(x, weight, bias, geom=geom))                # (N, K, OH, OW)
     return out[0] if unbatched else out
 
 
