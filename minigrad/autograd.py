@@ -363,9 +363,13 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
     captured = [None] * len(capture) if capture is not None else None
     handed_out = {id(g) for g in root_grads}   # grads already stored somewhere: never alias them twice
 
+    # NOTE: this loop runs once per node: its lookups are bound to locals once, anomaly mode is read
+    # once per pass, and the common path of _release is inlined (README, Performance)
+    anomaly = _state.anomaly
+    pop, get, wrap = grads.pop, grads.get, Tensor._wrap
     with set_grad_enabled(create_graph):
         for node in reversed(_toposort(nodes)):
-            g = grads.pop(id(node), None)
+            g = pop(id(node), None)
             if g is None:
                 continue
             if isinstance(node, Tensor):                      # a leaf
@@ -398,9 +402,9 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
                 if x._version != version:
                     fn._check_versions()
                     break
-            if fn.saves_output and out is not None and out._version:
+            if out is not None and out._version and fn.saves_output:
                 fn._check_versions()
-            if _state.anomaly:
+            if anomaly:
                 prev, _state.backward_gate = _state.backward_gate, fn
                 try:
                     gxs = fn.backward(g)
@@ -408,32 +412,36 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
                     _state.backward_gate = prev
             else:
                 gxs = fn.backward(g)
-            if not isinstance(gxs, tuple):
+            if type(gxs) is not tuple:
                 gxs = (gxs,)
             if len(gxs) != len(inputs):
                 raise RuntimeError(f"gate {fn.label} returned {len(gxs)} gradients for "
                                    f"{len(inputs)} inputs")
-            if _state.anomaly:
+            if anomaly:
                 for i, gx in enumerate(gxs):
                     if gx is not None:
                         _check_finite(gx.data if isinstance(gx, Tensor) else gx, "the backward pass", fn, i)
             if not retain_graph:
-                fn._release()
+                # the five attributes apply() records are all a gate has unless forward saved more
+                if len(fn.__dict__) > 5:
+                    fn._release()
+                else:
+                    fn._freed = True
             for parent, x, gx in zip(fn.parents, inputs, gxs):
                 if parent is None or gx is None:
                     continue
                 if not isinstance(gx, Tensor):
-                    gx = Tensor._wrap(gx)
+                    gx = wrap(gx)
                 if gx.data.shape != x.data.shape:
                     gx = _unbroadcast(gx, x.shape, fn)
                 key = id(parent)
-                prev = grads.get(key)
+                prev = get(key)
                 if prev is None:
                     grads[key] = gx
                 elif create_graph:                           # gradients add up at forks
                     grads[key] = prev + gx                   # (recorded: the sum is differentiated too)
                 else:
-                    grads[key] = Tensor._wrap(prev.data + gx.data)
+                    grads[key] = wrap(prev.data + gx.data)
     return captured
 
 
