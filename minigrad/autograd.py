@@ -163,6 +163,8 @@ def record_kink(gate, signature):
 # ***** the gate *****
 
 _weakref = weakref.ref
+_new = object.__new__
+_ndarray = np.ndarray
 _KEEP_AFTER_RELEASE = frozenset(["inputs", "needs_input_grad", "parents", "_out", "_versions", "_created_at",
                                  "_scope"])
 
@@ -265,7 +267,14 @@ class Function:
             from .ops import ShapeError
             raise ShapeError(f"gate {fn.label}: the shapes {' and '.join(str(x.shape) for x in inputs)} "
                              f"do not broadcast together") from None
-        out = Tensor._wrap(data)
+        # Tensor._wrap(data), inlined
+        out = _new(Tensor)
+        if type(data) is not _ndarray and not backend.is_array(data):
+            data = np.asarray(data)              # numpy ufuncs on 0-d arrays return scalars
+        out.data = data
+        out.grad = out.grad_fn = out._hooks = out.name = None
+        out.requires_grad = out._retains_grad = False
+        out._version = 0
         if anomaly:
             _check_finite(out.data, "the forward pass", fn)
         if not state.enabled:
