@@ -9,6 +9,8 @@ Output size, as in the notes (and floored, as in PyTorch, when the window does n
     OH = (H + 2P - D*(F - 1) - 1) // S + 1          (D = 1 gives the notes' (W - F + 2P)/S + 1)
 """
 import math
+import sys
+import threading
 
 import numpy as np
 
@@ -144,12 +146,51 @@ class Col2Im(Function):
 # The three gates are each other's backward (as conv / conv_transpose / conv_weight in PyTorch), so
 # second derivatives work.
 
-def _im2col(xp, x, geom):
-    """(N, C, H, W) -> (N, C*kh*kw, OH*OW): every receptive field stretched into a column."""
+class _Scratch:
+    """Large work arrays (the im2col matrices) kept from one step to the next and handed out again
+    once nothing but this pool refers to them.
+
+    NOTE: speed. A fresh multi-MiB array is fresh memory from the system (glibc hands big blocks
+    back when they are freed), and first touching it costs a page fault per 4 KiB: on these machines
+    that costs more than the im2col copy written into it. A gate's saved columns die with its
+    backward, so the next step's forward finds them free again.
+    """
+
+    def __init__(self, keep=8):
+        self.keep, self.arrays, self.lock = keep, [], threading.Lock()
+
+    def empty(self, xp, shape, dtype):
+        """An uninitialised array of ``shape`` and ``dtype``, reused when one is free."""
+        with self.lock:
+            arrays = self.arrays
+            for i in range(len(arrays)):
+                a = arrays[i]
+                # NOTE: references: the list, `a`, getrefcount's argument; any more and a tensor, a
+                # gate or a view still holds it
+                if a.shape == shape and a.dtype == dtype and type(a) is xp.ndarray and sys.getrefcount(a) == 3:
+                    arrays.append(arrays.pop(i))          # most recently used last
+                    return a
+            a = xp.empty(shape, dtype=dtype)
+            self.arrays.append(a)
+            if len(self.arrays) > self.keep:
+                del self.arrays[0]                         # forgotten here; freed once its users are
+            return a
+
+
+_scratch = _Scratch()
+
+
+def _im2col(xp, x, geom, scratch=False):
+    """(N, C, H, W) -> (N, C*kh*kw, OH*OW): every receptive field stretched into a column.
+    With ``scratch`` the columns are written into a reused work array (see ``_Scratch``)."""
     kernel, stride, padding, dilation = geom
-    cols = _windows(xp, _padded(xp, x, padding, 0), kernel, stride, dilation, window_last=False)
-    N, C, kh, kw, OH, OW = cols.shape
-    return cols.reshape(N, C * kh * kw, OH * OW)     # the one copy: overlapping fields duplicate pixels
+    win = _windows(xp, _padded(xp, x, padding, 0), kernel, stride, dilation, window_last=False)
+    N, C, kh, kw, OH, OW = win.shape
+    if not scratch:
+        return win.reshape(N, C * kh * kw, OH * OW)   # the one copy: overlapping fields duplicate pixels
+    cols = _scratch.empty(xp, (N, C * kh * kw, OH * OW), x.dtype)
+    cols.reshape(win.shape)[...] = win
+    return cols
 
 
 class Conv2dGate(Function):
@@ -161,7 +202,7 @@ class Conv2dGate(Function):
         self.geom, self.in_shape = geom, x.shape
         xp = self.xp
         K, N = w.shape[0], x.shape[0]
-        self.cols = cols = _im2col(xp, x, geom)                  # (N, C*kh*kw, OH*OW)
+        self.cols = cols = _im2col(xp, x, geom, scratch=True)    # (N, C*kh*kw, OH*OW)
         out = w.reshape(K, -1) @ cols                            # (N, K, OH*OW)
         if b is not None:
             if xp.result_type(out, b) == out.dtype:
@@ -189,7 +230,9 @@ class _ConvGradInput(Function):
     def forward(self, g, w, shape=None, geom=None):
         self.shape, self.geom = shape, geom
         N, K = g.shape[:2]
-        gcols = w.reshape(K, -1).T @ g.reshape(N, K, -1)          # (N, C*kh*kw, OH*OW)
+        xp, g = self.xp, g.reshape(N, K, -1)
+        gcols = _scratch.empty(xp, (N, w.size // K, g.shape[2]), xp.result_type(g, w))
+        xp.matmul(w.reshape(K, -1).T, g, out=gcols)               # (N, C*kh*kw, OH*OW)
         return _col2im(self.xp, gcols, shape, geom)
 
     def backward(self, gg):
