@@ -111,89 +111,101 @@ def _lstm_update(z, c):
     return o * c.tanh(), c
 
 
+def _lstm_local(i, f, g, o, c_prev, tc):
+    """The local gradients of one LSTM step, on arrays or on Tensors (only * and -): the factors
+    that turn dc into dz for the gates i, f, g; dh into dz for o; and dh into dc (through tanh)."""
+    return (g * i * (1.0 - i), c_prev * f * (1.0 - f), i * (1.0 - g * g), tc * o * (1.0 - o),
+            o * (1.0 - tc * tc))
+
+
 class _LSTMScan(Function):
     """One LSTM layer in one direction over a whole sequence.
 
-    Inputs: ``xw`` (T, N, 4H), the hoisted input projection with both biases; ``w_hh`` (4H, H);
-    ``h0``, ``c0`` (N, H). Output (T + 1, N, H): rows 0..T-1 are h at each time step (in time
+    Inputs: ``xw`` (T, N, 4H), the hoisted input projection; ``w_hh`` (4H, H); ``h0``, ``c0``
+    (N, H); optionally the bias ``b`` (4H,), added at each step. Output (T + 1, N, H): rows 0..T-1 are h at each time step (in time
     order, also when ``reverse``), row T is the final cell state.
     """
     # NOTE: a gate for speed. Composed, each step is ~16 gates forward and as many backward (4
     # slices whose backward scatters into (N, 4H) zero buffers, 3 sigmoids, 2 tanhs, ...); here the
-    # forward is the hand-written NumPy recurrence (one (N, H) @ (H, 4H) multiply per step) and the
-    # backward is 7 Tensor ops per step after a few whole-sequence ones. LSTM(64, 128), seq 50,
-    # batch 32, forward + backward (CPU, one thread, one run): 2.7x -> 1.5x the hand-written NumPy.
-    # The backward is written once in Tensor ops: for double backward it rebuilds the gate
-    # activations from the inputs with the composed ops (``_lstm_gates``), so it is differentiable.
+    # forward is the hand-written NumPy recurrence (one (N, H) @ (H, 4H) multiply per step) that
+    # also fills in each step's local gradients (``_lstm_local``) into two preallocated buffers,
+    # and the backward is 7 Tensor ops per step. Whole-sequence temporaries were avoided on
+    # purpose: each fresh multi-MB array costs page faults (5,200 -> 1,900 per step).
+    # LSTM(64, 128), seq 50, batch 32, forward + backward (CPU, one thread): 2.7x -> 1.2x the
+    # hand-written NumPy. The backward is written once in Tensor ops: for double backward it
+    # rebuilds the activations from the inputs with the composed ops (``_lstm_gates``), so that
+    # it is differentiable.
     saves_inputs = (1,)
     label = "LSTMScan"
 
-    def forward(self, xw, w_hh, h0, c0, reverse=False):
+    def forward(self, xw, w_hh, h0, c0, b=None, reverse=False):
         xp = self.xp
         T, N, G = xw.shape
         H = G // 4
         self.reverse = reverse
-        acts = xp.empty((T, N, G), dtype=xw.dtype)           # i, f, g, o of every step
-        hprev = xp.empty((T, N, H), dtype=xw.dtype)          # the h and c each step started from
-        cprev = xp.empty((T, N, H), dtype=xw.dtype)
-        tcs = xp.empty((T, N, H), dtype=xw.dtype)            # tanh of each step's new cell
-        out = xp.empty((T + 1, N, H), dtype=xw.dtype)
-        h, c = h0, c0
+        dt = xw.dtype
+        keep = is_grad_enabled() and any(x.requires_grad for x in self.inputs)   # backward will run
+        a = xp.empty((N, G), dtype=dt)                       # this step's i, f, g, o
+        out = xp.empty((T + 1, N, H), dtype=dt)
+        # what backward reads, per step: the forget gate, the h the step started from, the local
+        # gradients; filled in here to spare backward whole-sequence temporaries
+        saved = xp.empty((T, N, 7 * H), dtype=dt) if keep else None
+        w_t, h, c = w_hh.T, h0, c0
         with np.errstate(over="ignore"):
-            self._loop(xp, xw, w_hh.T, h, c, acts, hprev, cprev, tcs, out, reverse)
-        self.acts, self.hprev, self.cprev, self.tcs = acts, hprev, cprev, tcs
+            for t in (range(T - 1, -1, -1) if reverse else range(T)):
+                xp.matmul(h, w_t, out=a)
+                a += xw[t]
+                if b is not None:
+                    a += b
+                g = xp.tanh(a[:, 2 * H:3 * H])
+                # sigmoid in place, as 1 / (1 + e^-z): e^-z may overflow to inf, and 1/inf is the exact 0
+                xp.negative(a, out=a)
+                xp.exp(a, out=a)
+                a += 1.0
+                xp.reciprocal(a, out=a)
+                a[:, 2 * H:3 * H] = g
+                i, f, o = a[:, :H], a[:, H:2 * H], a[:, 3 * H:]
+                c_prev, c = c, f * c + i * g
+                tc = xp.tanh(c)
+                if keep:
+                    s = saved[t]
+                    s[:, 4 * H:5 * H], s[:, 5 * H:6 * H] = f, h
+                    s[:, :H], s[:, H:2 * H], s[:, 2 * H:3 * H], s[:, 3 * H:4 * H], s[:, 6 * H:] = \
+                        _lstm_local(i, f, g, o, c_prev, tc)
+                h = out[t]
+                xp.multiply(o, tc, out=h)
+        out[T] = c
+        self.saved = saved
         return out
 
-    @staticmethod
-    def _loop(xp, xw, w_t, h, c, acts, hprev, cprev, tcs, out, reverse):
-        T, H = xw.shape[0], h.shape[1]
-        for t in (range(T - 1, -1, -1) if reverse else range(T)):
-            hprev[t], cprev[t] = h, c
-            a = acts[t]
-            xp.matmul(h, w_t, out=a)
-            a += xw[t]
-            g = xp.tanh(a[:, 2 * H:3 * H])
-            # sigmoid in place, as 1 / (1 + e^-z): e^-z may overflow to inf, and 1 / inf is the exact 0
-            xp.negative(a, out=a)
-            xp.exp(a, out=a)
-            a += 1.0
-            xp.reciprocal(a, out=a)
-            a[:, 2 * H:3 * H] = g
-            i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-            c = f * c + i * g
-            tc = tcs[t]
-            xp.tanh(c, out=tc)
-            h = out[t]
-            xp.multiply(o, tc, out=h)
-        out[T] = c
-
     def _recompute(self):
-        """The saved values as Tensors that depend on the inputs (for double backward)."""
-        xw, w_hh, h, c = self.inputs
+        """(f, h_prev, local, dc_dh) as Tensors that depend on the inputs (for double backward)."""
+        xw, w_hh, h, c = self.inputs[:4]
+        b = self.inputs[4] if len(self.inputs) == 5 else None
         T, H = xw.shape[0], w_hh.shape[1]
         steps = _unbind(xw)
         seq = [None] * T
         for t in (range(T - 1, -1, -1) if self.reverse else range(T)):
-            i, f, g, o = _lstm_gates(steps[t] + h @ w_hh.T, H)
-            hp, cp = h, c
+            z = steps[t] + h @ w_hh.T
+            i, f, g, o = _lstm_gates(z if b is None else z + b, H)
+            h_prev, c_prev = h, c
             c = f * c + i * g
             tc = c.tanh()
             h = o * tc
-            seq[t] = (cat([i, f, g, o], dim=1), hp, cp, tc)
+            li, lf, lg, lo, dc_dh = _lstm_local(i, f, g, o, c_prev, tc)
+            seq[t] = (f, h_prev, cat([li, lf, lg, lo], dim=1), dc_dh)
         return [stack(list(col)) for col in zip(*seq)]
 
     def backward(self, grad):
-        xw, w_hh, h0, c0 = self.inputs
-        if is_grad_enabled():
-            acts, hprev, cprev, tcs = self._recompute()
-        else:
-            acts, hprev, cprev, tcs = (Tensor._wrap(a) for a in (self.acts, self.hprev, self.cprev, self.tcs))
-        T, N, G = acts.shape
+        xw, w_hh = self.inputs[:2]
+        T, N, G = xw.shape
         H = G // 4
-        i, f, g, o = acts[..., :H], acts[..., H:2 * H], acts[..., 2 * H:3 * H], acts[..., 3 * H:]
-        # whole-sequence local gradients, so that each step below is a few ops
-        dc_dh = o * (1.0 - tcs * tcs)                                          # dc/dh through h = o tanh(c)
-        local = cat([g * i * (1.0 - i), cprev * f * (1.0 - f), i * (1.0 - g * g), tcs * o * (1.0 - o)], dim=2)
+        if is_grad_enabled():
+            f, hprev, local, dc_dh = self._recompute()
+        else:
+            s = self.saved
+            f, hprev = Tensor._wrap(s[..., 4 * H:5 * H]), Tensor._wrap(s[..., 5 * H:6 * H])
+            local, dc_dh = Tensor._wrap(s[..., :4 * H]), Tensor._wrap(s[..., 6 * H:])
         gh, local, dc_dh, f = _unbind(grad[:T]), _unbind(local), _unbind(dc_dh), _unbind(f)
         dh, dc = None, grad[T]
         das = [None] * T
@@ -209,7 +221,10 @@ class _LSTMScan(Function):
         gw = None
         if need[1]:       # da^T (4H, T*N) @ h (T*N, H) lands in w_hh's layout: no transposing copy
             gw = da.T @ hprev.reshape(T * N, H)
-        return da.reshape(T, N, G) if need[0] else None, gw, dh if need[2] else None, dc if need[3] else None
+        grads = (da.reshape(T, N, G) if need[0] else None, gw, dh if need[2] else None, dc if need[3] else None)
+        if len(need) == 5:
+            grads += (da.sum(0) if need[4] else None,)
+        return grads
 
 
 def _activation(nonlinearity):
@@ -378,11 +393,9 @@ class _RNNBase(Module):
             outs = []
             for d, suffix in enumerate(("", "_reverse")[:D]):
                 w_ih, w_hh, b_ih, b_hh = self._layer_params(layer, suffix)
-                # the input projection of every time step at once: one (T*N, I) @ (I, G*H) multiply
                 b = None if b_ih is None else b_ih + b_hh
-                xw = _linear(x.reshape(T * N, x.shape[2]), w_ih.T, b).reshape(T, N, -1)
                 init = [s[layer * D + d] for s in states]
-                out, last = self._scan(xw, w_hh.T, init, reverse=d == 1)
+                out, last = self._layer(x, w_ih, w_hh, b, init, reverse=d == 1)
                 outs.append(out)
                 for f, s in zip(finals, last):
                     f.append(s)
@@ -393,6 +406,13 @@ class _RNNBase(Module):
                 scale = 1.0 / (1.0 - self.dropout) if self.dropout < 1.0 else 0.0
                 x = x * Tensor._wrap(keep * scale)
         return x, [stack(f) for f in finals]
+
+    def _layer(self, x, w_ih, w_hh, b, init, reverse):
+        """One layer in one direction over x (T, N, I): (outputs (T, N, H), final states)."""
+        T, N, I = x.shape
+        # the input projection of every time step at once: one (T*N, I) @ (I, G*H) multiply
+        xw = _linear(x.reshape(T * N, I), w_ih.T, b).reshape(T, N, -1)
+        return self._scan(xw, w_hh.T, init, reverse)
 
     def _scan(self, xw, w_hh_t, init, reverse):
         # NOTE: a Python loop over time only (the recurrence is sequential); each step is one
@@ -452,10 +472,12 @@ class LSTM(_RNNBase):
     def _step(self, z, state):
         return _lstm_update(z, state[1])
 
-    def _scan(self, xw, w_hh_t, init, reverse):
-        # one gate for the whole recurrence (see _LSTMScan); w_hh_t is w_hh.T, a view
-        y = _LSTMScan.apply(xw, w_hh_t.T, init[0], init[1], reverse=reverse)
-        T = xw.shape[0]
+    def _layer(self, x, w_ih, w_hh, b, init, reverse):
+        # one gate for the whole recurrence (see _LSTMScan), which adds the bias at each step
+        # (a whole-sequence bias add would cost a (T, N, 4H) temporary)
+        T, N, I = x.shape
+        xw = (x.reshape(T * N, I) @ w_ih.T).reshape(T, N, -1)
+        y = _LSTMScan.apply(xw, w_hh, init[0], init[1], *(() if b is None else (b,)), reverse=reverse)
         return y[:T], (y[0 if reverse else T - 1], y[T])
 
     def forward(self, input, hx=None):

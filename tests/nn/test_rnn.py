@@ -202,27 +202,32 @@ def test_lstm_scan_matches_the_composed_cells_and_has_exact_second_derivatives(r
     from minigrad.nn.rnn import _LSTMScan, _lstm_update
     rng = np.random.default_rng(11)
     T, N, H = 3, 2, 2
-    xw, w, h0, c0 = (mg.tensor(rng.standard_normal(s) * 1.5, requires_grad=True)
-                     for s in ((T, N, 4 * H), (4 * H, H), (N, H), (N, H)))
+    xw, w, h0, c0, b = (mg.tensor(rng.standard_normal(s) * 1.5, requires_grad=True)
+                        for s in ((T, N, 4 * H), (4 * H, H), (N, H), (N, H), (4 * H,)))
 
-    def fused(xw, w, h0, c0):
-        return _LSTMScan.apply(xw, w, h0, c0, reverse=reverse)
+    def fused(xw, w, h0, c0, b):
+        return _LSTMScan.apply(xw, w, h0, c0, b, reverse=reverse)
 
-    def composed(xw, w, h0, c0):
+    def composed(xw, w, h0, c0, b):
         h, c, hs = h0, c0, [None] * T
         for t in (reversed(range(T)) if reverse else range(T)):
-            h, c = _lstm_update(xw[t] + h @ w.T, c)
+            h, c = _lstm_update(xw[t] + h @ w.T + b, c)
             hs[t] = h
         return mg.stack(hs + [c])
-    y, ref = fused(xw, w, h0, c0), composed(xw, w, h0, c0)
+    args = [xw, w, h0, c0, b]
+    y, ref = fused(*args), composed(*args)
     np.testing.assert_allclose(y.data, ref.data, rtol=1e-12, atol=1e-14)
     weight = mg.tensor(rng.standard_normal(y.shape))
-    got = mg.grad((fused(xw, w, h0, c0) * weight).sum(), [xw, w, h0, c0])
-    want = mg.grad((composed(xw, w, h0, c0) * weight).sum(), [xw, w, h0, c0])
+    got = mg.grad((fused(*args) * weight).sum(), args)
+    want = mg.grad((composed(*args) * weight).sum(), args)
     for a, b in zip(got, want):
         np.testing.assert_allclose(a.data, b.data, rtol=1e-10, atol=1e-12)
-    assert mg.gradcheck(fused, [xw, w, h0, c0])
-    assert mg.gradgradcheck(fused, [xw, w, h0, c0])
+    assert mg.gradcheck(fused, args)
+    assert mg.gradgradcheck(fused, args)
+    no_bias = mg.grad((_LSTMScan.apply(*args[:4], reverse=reverse) * weight).sum(), args[:4])
+    want = mg.grad((composed(*args[:4], b=0.0) * weight).sum(), args[:4])
+    for a, b in zip(no_bias, want):
+        np.testing.assert_allclose(a.data, b.data, rtol=1e-10, atol=1e-12)
 
 
 def test_lstm_parameter_names_match_pytorch():
