@@ -229,11 +229,17 @@ class _ConvGradInput(Function):
 
     def forward(self, g, w, shape=None, geom=None):
         self.shape, self.geom = shape, geom
-        N, K = g.shape[:2]
-        xp, g = self.xp, g.reshape(N, K, -1)
-        gcols = _scratch.empty(xp, (N, w.size // K, g.shape[2]), xp.result_type(g, w))
-        xp.matmul(w.reshape(K, -1).T, g, out=gcols)               # (N, C*kh*kw, OH*OW)
-        return _col2im(self.xp, gcols, shape, geom)
+        xp = self.xp
+        N, K, OH, OW = g.shape
+        C = w.shape[1]
+        # NOTE: col2im one kernel offset at a time: W[:, :, i, j]^T @ g is that offset's (N, C, OH*OW)
+        # slab, added straight onto the canvas, so the (N, C*kh*kw, OH*OW) columns never exist
+        # (1/(kh*kw) of the memory, and as fast)
+        wt = xp.ascontiguousarray(w.transpose(2, 3, 1, 0))         # (kh, kw, C, K): BLAS-ready slices
+        g = g.reshape(N, K, OH * OW)
+        slab = _scratch.empty(xp, (N, C, OH * OW), xp.result_type(g, w))
+        piece = lambda i, j: xp.matmul(wt[i, j], g, out=slab).reshape(N, C, OH, OW)
+        return _fold(xp, piece, shape, slab.dtype, (OH, OW), *geom)
 
     def backward(self, gg):
         g, w = self.inputs
