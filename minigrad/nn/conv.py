@@ -147,20 +147,25 @@ class Col2Im(Function):
 # second derivatives work.
 
 class _Scratch:
-    """Large work arrays (the im2col matrices) kept from one step to the next and handed out again
-    once nothing but this pool refers to them.
+    """Large arrays of the conv and pool gates (im2col matrices, outputs, switch masks, routed
+    gradients) kept from one step to the next, and handed out again once nothing but this pool
+    refers to them.
 
     NOTE: speed. A fresh multi-MiB array is fresh memory from the system (glibc hands big blocks
     back when they are freed), and first touching it costs a page fault per 4 KiB: on these machines
-    that costs more than the im2col copy written into it. A gate's saved columns die with its
-    backward, so the next step's forward finds them free again.
+    that costs more than the arithmetic written into it. A step's arrays die with its graph, so the
+    next step finds them free again. Arrays under ``min_bytes`` are left to the allocator.
     """
+    min_bytes = 1 << 18
 
-    def __init__(self, keep=8):
+    def __init__(self, keep=16):
         self.keep, self.arrays, self.lock = keep, [], threading.Lock()
 
     def empty(self, xp, shape, dtype):
         """An uninitialised array of ``shape`` and ``dtype``, reused when one is free."""
+        dtype = np.dtype(dtype)
+        if math.prod(shape) * dtype.itemsize < self.min_bytes:
+            return xp.empty(shape, dtype=dtype)
         with self.lock:
             arrays = self.arrays
             for i in range(len(arrays)):
@@ -203,7 +208,8 @@ class Conv2dGate(Function):
         xp = self.xp
         K, N = w.shape[0], x.shape[0]
         self.cols = cols = _im2col(xp, x, geom, scratch=True)    # (N, C*kh*kw, OH*OW)
-        out = w.reshape(K, -1) @ cols                            # (N, K, OH*OW)
+        out = xp.matmul(w.reshape(K, -1), cols,                  # (N, K, OH*OW)
+                        out=_scratch.empty(xp, (N, K, cols.shape[2]), xp.result_type(w, cols)))
         if b is not None:
             if xp.result_type(out, b) == out.dtype:
                 out += b[:, None]                                # in place: no second (N, K, P) array
@@ -291,7 +297,7 @@ def _tiled_switches(xp, win, out):
     the first element of each window (row-major, as PyTorch) that equals the window's max ``out``;
     None when a window has no such element (a NaN max)."""
     N, C, OH, kh, OW, kw = win.shape
-    mask = xp.empty(win.shape, dtype=bool)
+    mask = _scratch.empty(xp, win.shape, bool)
     taken = None
     for i in range(kh):                      # a loop over kernel offsets; each step is a whole-array op
         for j in range(kw):
@@ -320,7 +326,8 @@ class MaxPool2dGate(Function):
             # no window copy, no argmax (the reshape-and-argmax below is ~10x slower here)
             (kh, kw), (H, W) = kernel, x.shape[2:]
             win = _tiled(xp, x, kernel, (H // kh, W // kw))
-            out = win[:, :, :, 0, :, 0].copy()
+            out = _scratch.empty(xp, (win.shape[0], win.shape[1], win.shape[2], win.shape[4]), x.dtype)
+            out[...] = win[:, :, :, 0, :, 0]
             for i in range(kh):
                 for j in range(kw):
                     if i or j:
@@ -357,7 +364,8 @@ class _SwitchScatter(Function):
         if switches.ndim == 6:
             # NOTE: the mask is laid out as the input's rows and columns, so one broadcast multiply
             # writes the routed gradient in NCHW order
-            gx = (switches * g[:, :, :, None, :, None]).reshape(N, C, OH * kh, OW * kw)
+            gx = xp.multiply(switches, g[:, :, :, None, :, None],
+                             out=_scratch.empty(xp, switches.shape, g.dtype)).reshape(N, C, OH * kh, OW * kw)
             if (OH * kh, OW * kw) == tuple(shape[2:]):
                 return gx
             out = xp.zeros(shape, dtype=g.dtype)          # rows/cols no window reached get zero

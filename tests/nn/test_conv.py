@@ -171,29 +171,32 @@ def test_conv_work_arrays_are_reused_only_when_nothing_holds_them(monkeypatch):
     """The im2col matrices come from a pool (no fresh pages every step); one still saved by a
     gate for backward, or by a retained graph, is never handed out again."""
     from minigrad.nn import conv as conv_module
+    monkeypatch.setattr(conv_module._Scratch, "min_bytes", 0)      # pool even these tiny arrays
 
     def run():
         mg.manual_seed(3)
         conv = Conv2d(2, 3, 3, padding=1)
         x = mg.randn(2, 2, 6, 5, requires_grad=True)
         y1, y2 = conv(x), conv(x * 2.0)                 # two forwards: both columns saved at once
-        loss = (y1 * y2).sum() + conv(y1[:, :2]).sum()
+        p1, p2 = max_pool2d(y1, 2), max_pool2d(y2, 2)   # two pool outputs and masks alive at once
+        loss = (y1 * y2).sum() + conv(y1[:, :2]).sum() + (p1 * p2).sum()
         loss.backward(retain_graph=True)
         loss.backward()                                 # the retained graph still reads its columns
         return [t.grad.data.copy() for t in (x, conv.weight, conv.bias)]
 
     pooled = run()
-    monkeypatch.setattr(conv_module._scratch, "empty", lambda xp, shape, dtype: xp.empty(shape, dtype))
-    fresh = run()
+    with monkeypatch.context() as m:
+        m.setattr(conv_module._scratch, "empty", lambda xp, shape, dtype: xp.empty(shape, dtype))
+        fresh = run()
     for a, b in zip(pooled, fresh):
         np.testing.assert_array_equal(a, b)
-    monkeypatch.undo()
     # a train step in a loop finds its work arrays free again: the pool does not grow
-    conv, x = Conv2d(2, 3, 3, padding=1), mg.randn(2, 2, 6, 5)
-    conv(x).sum().backward()
+    conv, x = Conv2d(2, 3, 3, padding=1), mg.randn(2, 2, 6, 5, requires_grad=True)
+    step = lambda: max_pool2d(conv(x).relu(), 2).sum().backward()
+    step()
     held = [id(a) for a in conv_module._scratch.arrays]
     for _ in range(3):
-        conv(x).sum().backward()
+        step()
     assert sorted(id(a) for a in conv_module._scratch.arrays) == sorted(held)
 
 
