@@ -370,7 +370,9 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
     for node, g in zip(nodes, root_grads):
         grads[id(node)] = g if id(node) not in grads else grads[id(node)] + g
     captured = [None] * len(capture) if capture is not None else None
-    handed_out = {id(g) for g in root_grads}   # grads already stored somewhere: never alias them twice
+    handed_out = set()                         # grads (and their arrays) stored somewhere: never alias them twice
+    for g in root_grads:
+        handed_out.update((id(g), id(g.data), id(getattr(g.data, "base", None))))
 
     # NOTE: this loop runs once per node: its lookups are bound to locals once, anomaly mode is read
     # once per pass, and the common path of _release is inlined (README, Performance)

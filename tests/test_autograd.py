@@ -463,3 +463,19 @@ def test_hook_handle_remove_is_idempotent_and_keeps_other_hooks():
     h1.remove()
     (x * 2).sum().backward()
     assert seen == ["b"]
+
+
+def test_leaf_grads_never_alias_each_other_or_the_root_gradient_through_views():
+    """Gradients arriving as views (w.T's backward transposes g) are kept without a copy only when
+    nobody else holds their array: an in-place edit of one .grad must not change another."""
+    w = mg.tensor(np.ones((2, 3)), requires_grad=True)
+    v = mg.tensor(np.ones((3, 2)), requires_grad=True)
+    for f in (lambda: (w.T + v).sum(), lambda: (v + w.T).sum()):
+        w.grad = v.grad = None
+        f().backward()
+        w.grad.data += 1
+        np.testing.assert_array_equal(v.grad.data, np.ones((3, 2)))
+    G, w.grad = np.ones((3, 2)), None
+    w.T.backward(G)                     # the root gradient is the user's array: never aliased
+    w.grad.data += 5
+    np.testing.assert_array_equal(G, np.ones((3, 2)))
