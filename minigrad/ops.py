@@ -323,7 +323,9 @@ class Sum(Function):
         return x.sum(axis=self.axes, keepdims=keepdim)
 
     def backward(self, g):
-        return g.reshape(_kept_shape(self.in_shape, self.axes)).expand(self.in_shape)
+        # a 0-d gradient (a full sum) or a kept-dims one broadcasts as it is: no reshape gate
+        kept = _kept_shape(self.in_shape, self.axes)
+        return Expand.apply(g if g.ndim == 0 or g.shape == kept else g.reshape(kept), shape=self.in_shape)
 
 
 class Max(Function):
@@ -371,7 +373,10 @@ class Permute(Function):
         self.dims = dims
         return x.transpose(dims)
 
-    def backward(self, g): return g.permute(*np.argsort(self.dims).tolist())
+    def backward(self, g):
+        dims = self.dims                                    # the inverse permutation ((1, 0) is its own)
+        inverse = dims if dims == (1, 0) else tuple(sorted(range(len(dims)), key=dims.__getitem__))
+        return Permute.apply(g, dims=inverse)
 
 
 class Expand(Function):
@@ -385,8 +390,22 @@ class Expand(Function):
     def backward(self, g): return g.sum_to(self.in_shape)
 
 
+_SUM_TO_AXES = {}     # (shape, target) -> axes: the same few pairs come back every step
+
+
 def sum_to_axes(shape, target):
     """The axes to sum (and whether to drop leading ones) to bring ``shape`` down to ``target``."""
+    key = (shape, target)
+    axes = _SUM_TO_AXES.get(key)
+    if axes is None:
+        axes = _sum_to_axes(shape, target)
+        if len(_SUM_TO_AXES) > 4096:
+            _SUM_TO_AXES.clear()
+        _SUM_TO_AXES[key] = axes
+    return axes
+
+
+def _sum_to_axes(shape, target):
     lead = len(shape) - len(target)
     if lead < 0 or any(t != 1 and t != s for s, t in zip(shape[lead:], target)):
         raise ShapeError(f"cannot sum a gradient of shape {tuple(shape)} to shape {tuple(target)}")

@@ -99,7 +99,8 @@ class Tensor:
     device = property(lambda self: backend.device_of(self.data), doc="'cpu' or 'cuda'.")
     is_leaf = property(lambda self: self.grad_fn is None, doc="True unless the tensor was made by a recorded gate.")
     xp = property(lambda self: backend.get_array_module(self.data), doc="numpy or cupy, for this tensor's device.")
-    T = property(lambda self: ops.Permute.apply(self, dims=tuple(range(self.ndim - 1, -1, -1))),
+    T = property(lambda self: ops.Permute.apply(self, dims=(1, 0) if self.data.ndim == 2 else
+                                                tuple(range(self.ndim - 1, -1, -1))),
                  doc="All dimensions reversed.")
     mT = property(lambda self: self.transpose(-2, -1), doc="The last two dimensions swapped.")
 
@@ -206,7 +207,7 @@ class Tensor:
                     or base is not None and (id(base) in handed_out or base.size != data.size
                                              or not getattr(data.flags, "writeable", True))):
                 g = Tensor._wrap(data.copy())
-        if g.dtype != self.dtype:
+        if g.data.dtype != self.data.dtype:
             g = g.to(dtype=self.dtype)
         handed_out.add(id(g))
         handed_out.add(id(g.data))
