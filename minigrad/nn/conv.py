@@ -168,7 +168,7 @@ class _Scratch:
     """
     min_bytes = 1 << 18
 
-    def __init__(self, keep=16):
+    def __init__(self, keep=32):
         self.keep, self.arrays, self.lock = keep, [], threading.Lock()
 
     def empty(self, xp, shape, dtype):
