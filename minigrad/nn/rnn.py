@@ -111,11 +111,15 @@ def _lstm_update(z, c):
     return o * c.tanh(), c
 
 
-def _lstm_local(i, f, g, o, c_prev, tc):
-    """The local gradients of one LSTM step, on arrays or on Tensors (only * and -): the factors
-    that turn dc into dz for the gates i, f, g; dh into dz for o; and dh into dc (through tanh)."""
-    return (g * i * (1.0 - i), c_prev * f * (1.0 - f), i * (1.0 - g * g), tc * o * (1.0 - o),
-            o * (1.0 - tc * tc))
+def _lstm_local(a, c_prev, tc, cat):
+    """The local gradients of one LSTM step from its activations ``a`` = (i, f, g, o), on arrays or
+    on Tensors (``cat`` joins along the last dim): ``local`` turns (dc, dc, dc, dh) into dz for the
+    four gates, and ``dc_dh`` turns dh into dc (through h = o tanh(c))."""
+    H = tc.shape[-1]
+    i, g = a[..., :H], a[..., 2 * H:3 * H]
+    d = a * (1.0 - a)                     # sigmoid's y (1 - y), used in the i, f and o slots
+    local = cat([g * d[..., :H], c_prev * d[..., H:2 * H], i * (1.0 - g * g), tc * d[..., 3 * H:]])
+    return local, a[..., 3 * H:] * (1.0 - tc * tc)
 
 
 class _LSTMScan(Function):
@@ -170,8 +174,7 @@ class _LSTMScan(Function):
                 if keep:
                     s = saved[t]
                     s[:, 4 * H:5 * H], s[:, 5 * H:6 * H] = f, h
-                    s[:, :H], s[:, H:2 * H], s[:, 2 * H:3 * H], s[:, 3 * H:4 * H], s[:, 6 * H:] = \
-                        _lstm_local(i, f, g, o, c_prev, tc)
+                    _, s[:, 6 * H:] = _lstm_local(a, c_prev, tc, lambda xs: xp.concatenate(xs, 1, out=s[:, :G]))
                 h = out[t]
                 xp.multiply(o, tc, out=h)
         out[T] = c
@@ -192,8 +195,8 @@ class _LSTMScan(Function):
             c = f * c + i * g
             tc = c.tanh()
             h = o * tc
-            li, lf, lg, lo, dc_dh = _lstm_local(i, f, g, o, c_prev, tc)
-            seq[t] = (f, h_prev, cat([li, lf, lg, lo], dim=1), dc_dh)
+            local, dc_dh = _lstm_local(cat([i, f, g, o], dim=1), c_prev, tc, lambda xs: cat(xs, dim=1))
+            seq[t] = (f, h_prev, local, dc_dh)
         return [stack(list(col)) for col in zip(*seq)]
 
     def backward(self, grad):
