@@ -324,6 +324,8 @@ class Tensor:
 
     def add(self, other, alpha=1):
         """self + alpha * other."""
+        if type(other) is Tensor and alpha == 1 and other.data.dtype == self.data.dtype:   # the hot path
+            return ops.Add.apply(self, other)
         a, other = _promoted(self, self._operand(other))
         return ops.Add.apply(a, other if alpha == 1 else other * alpha)
 
@@ -334,6 +336,8 @@ class Tensor:
 
     def mul(self, other):
         """Elementwise product."""
+        if type(other) is Tensor and other.data.dtype == self.data.dtype:                 # the hot path
+            return ops.Mul.apply(self, other)
         return ops.Mul.apply(*_promoted(self, self._operand(other)))
 
     def div(self, other):
