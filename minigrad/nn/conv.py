@@ -1,9 +1,9 @@
 """Convolution and pooling on NCHW tensors: the notes' im2col + one matrix multiply, and max
 pooling with "switches".
 
-The gates here move pixels around and do no arithmetic of their own, so each one's backward is
-another of them (im2col <-> col2im, scatter-to-switches <-> gather-from-switches): the backward
-pass is made of gates again, and second derivatives through conv and pooling work.
+Each gate's backward is made of gates of this file again (conv <-> its input and weight gradients,
+im2col <-> col2im, scatter-to-switches <-> gather-from-switches), so second derivatives through
+conv and pooling work.
 
 Output size, as in the notes (and floored, as in PyTorch, when the window does not fit evenly):
     OH = (H + 2P - D*(F - 1) - 1) // S + 1          (D = 1 gives the notes' (W - F + 2P)/S + 1)
@@ -148,13 +148,7 @@ class Col2Im(Function):
         return Im2Col.apply(g, geom=self.geom)
 
 
-# ***** the convolution gates: conv, its input gradient and its weight gradient *****
-#
-# NOTE: one fused gate (speed): im2col, one batched matrix multiply and the bias added in place.
-# With columns indexed (channel, offset) x (pixel) per image, W_row @ X_col comes out (N, K, OH*OW),
-# already NCHW, and both gradients are batched multiplies on views: no transpose copy anywhere.
-# The three gates are each other's backward (as conv / conv_transpose / conv_weight in PyTorch), so
-# second derivatives work.
+# ***** work arrays reused across steps *****
 
 class _Scratch:
     """Large arrays of the conv and pool gates (im2col matrices, outputs, switch masks, routed
@@ -194,6 +188,14 @@ class _Scratch:
 
 _scratch = _Scratch()
 
+
+# ***** the convolution gates: conv, its input gradient and its weight gradient *****
+#
+# NOTE: one fused gate (speed): im2col, one batched matrix multiply and the bias added in place.
+# With columns indexed (channel, offset) x (pixel) per image, W_row @ X_col comes out (N, K, OH*OW),
+# already NCHW, and both gradients are batched multiplies on views: no transpose copy anywhere.
+# The three gates are each other's backward (as conv / conv_transpose / conv_weight in PyTorch), so
+# second derivatives work.
 
 def _im2col(xp, x, geom, scratch=False):
     """(N, C, H, W) -> (N, C*kh*kw, OH*OW): every receptive field stretched into a column.
@@ -308,7 +310,7 @@ def _tiled_switches(xp, win, out):
     """The switches of tiling windows as a mask shaped like ``win`` (N, C, OH, kh, OW, kw): True at
     the first element of each window (row-major, as PyTorch) that equals the window's max ``out``;
     None when a window has no such element (a NaN max)."""
-    N, C, OH, kh, OW, kw = win.shape
+    kh, kw = win.shape[3], win.shape[5]
     mask = _scratch.empty(xp, win.shape, bool)
     taken = None
     for i in range(kh):                      # a loop over kernel offsets; each step is a whole-array op
@@ -461,7 +463,7 @@ def _conv2d(name, input, weight, bias, stride, padding, dilation, groups):
         raise ShapeError(f"{name}: bias must have shape ({K},), got {tuple(bias.shape)}")
     kernel, stride, dilation = (kh, kw), _pair(stride, "stride"), _pair(dilation, "dilation")
     padding = _padding(name, padding, kernel, stride, dilation)
-    OH, OW = _geometry(name, x.shape, kernel, stride, padding, dilation)
+    _geometry(name, x.shape, kernel, stride, padding, dilation)          # the kernel fits: checked here
     geom = (kernel, stride, padding, dilation)
     # the notes' W_row @ X_col per image, in one gate (see Conv2dGate)
     out = (Conv2dGate.apply(x, weight, geom=geom) if bias is None else
