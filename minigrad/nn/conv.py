@@ -62,20 +62,11 @@ def _geometry(name, shape, kernel, stride, padding, dilation):
     return _out_size(H, kh, sh, dh, 0), _out_size(W, kw, sw, dw, 0)
 
 
-def _padded(xp, x, padding, value, scratch=False):
-    """``x`` (N, C, H, W) with ``padding`` ((top, bottom), (left, right)) of ``value`` around it;
-    with ``scratch`` in a reused work array (see ``_Scratch``)."""
+def _padded(xp, x, padding, value):
     (pt, pb), (pl, pr) = padding
     if not (pt or pb or pl or pr):
         return x
-    if not scratch:
-        return xp.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr)), mode="constant", constant_values=value)
-    N, C, H, W = x.shape
-    out = _scratch.empty(xp, (N, C, H + pt + pb, W + pl + pr), x.dtype)
-    out[:, :, :pt], out[:, :, pt + H:] = value, value                  # only the border is filled
-    out[:, :, pt:pt + H, :pl], out[:, :, pt:pt + H, pl + W:] = value, value
-    out[:, :, pt:pt + H, pl:pl + W] = x
-    return out
+    return xp.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr)), mode="constant", constant_values=value)
 
 
 def _windows(xp, x, kernel, stride, dilation, window_last):
@@ -102,8 +93,7 @@ def _fold(xp, piece, shape, dtype, out_hw, kernel, stride, padding, dilation):
     (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
     (pt, pb), (pl, pr) = padding
     OH, OW = out_hw
-    out = _scratch.empty(xp, (N, C, H + pt + pb, W + pl + pr), dtype)
-    out.fill(0)
+    out = xp.zeros((N, C, H + pt + pb, W + pl + pr), dtype=dtype)
     for i in range(kh):
         for j in range(kw):
             out[:, :, i * dh:i * dh + sh * (OH - 1) + 1:sh, j * dw:j * dw + sw * (OW - 1) + 1:sw] += piece(i, j)
@@ -201,7 +191,7 @@ def _im2col(xp, x, geom, scratch=False):
     """(N, C, H, W) -> (N, C*kh*kw, OH*OW): every receptive field stretched into a column.
     With ``scratch`` the columns are written into a reused work array (see ``_Scratch``)."""
     kernel, stride, padding, dilation = geom
-    win = _windows(xp, _padded(xp, x, padding, 0, scratch), kernel, stride, dilation, window_last=False)
+    win = _windows(xp, _padded(xp, x, padding, 0), kernel, stride, dilation, window_last=False)
     N, C, kh, kw, OH, OW = win.shape
     if not scratch:
         return win.reshape(N, C * kh * kw, OH * OW)   # the one copy: overlapping fields duplicate pixels
@@ -277,9 +267,7 @@ class _ConvGradWeight(Function):
         if cols is None:
             cols = _im2col(self.xp, x, geom)
         N, K = g.shape[:2]
-        xp = self.xp
-        per_image = _scratch.empty(xp, (N, K, cols.shape[1]), xp.result_type(g, cols))
-        gw = xp.matmul(g.reshape(N, K, -1), cols.transpose(0, 2, 1), out=per_image).sum(axis=0)  # (K, C*kh*kw)
+        gw = (g.reshape(N, K, -1) @ cols.transpose(0, 2, 1)).sum(axis=0)   # (K, C*kh*kw)
         return gw.reshape((K, x.shape[1]) + tuple(geom[0]))
 
     def backward(self, gg):
