@@ -13,6 +13,7 @@ import numpy as np
 from ..autograd import Function, is_grad_enabled, no_grad
 from ..ops import ShapeError
 from ..tensor import Tensor, cat, empty, rand, stack, zeros
+from .conv import _scratch
 from .module import Module, Parameter
 
 
@@ -126,17 +127,18 @@ class _LSTMScan(Function):
     """One LSTM layer in one direction over a whole sequence.
 
     Inputs: ``xw`` (T, N, 4H), the hoisted input projection; ``w_hh`` (4H, H); ``h0``, ``c0``
-    (N, H); optionally the bias ``b`` (4H,), added at each step. Output (T + 1, N, H): rows 0..T-1 are h at each time step (in time
-    order, also when ``reverse``), row T is the final cell state.
+    (N, H); optionally the bias ``b`` (4H,), added at each step. Output (T + 1, N, H): rows 0..T-1
+    are h at each time step (in time order, also when ``reverse``), row T is the final cell state.
     """
     # NOTE: a gate for speed. Composed, each step is ~16 gates forward and as many backward (4
     # slices whose backward scatters into (N, 4H) zero buffers, 3 sigmoids, 2 tanhs, ...); here the
     # forward is the hand-written NumPy recurrence (one (N, H) @ (H, 4H) multiply per step) that
-    # also fills in each step's local gradients (``_lstm_local``) into two preallocated buffers,
+    # also fills in each step's local gradients (``_lstm_local``) into one preallocated buffer,
     # and the backward is 7 Tensor ops per step. Whole-sequence temporaries were avoided on
-    # purpose: each fresh multi-MB array costs page faults (5,200 -> 2,700 per step; NumPy 1,600).
-    # LSTM(64, 128), seq 50, batch 32, forward + backward (CPU, one thread): 2.7x -> 1.2x the
-    # hand-written NumPy. The backward is written once in Tensor ops: for double backward it
+    # purpose: each fresh multi-MB array costs page faults (5,200 per step; NumPy 1,600; now none:
+    # the big arrays come from the conv work-array pool, and backward fills da into one of them).
+    # LSTM(64, 128), seq 50, batch 32, forward + backward (benchmarks/run.py, one thread): 2.7x ->
+    # 1.1x the hand-written NumPy. The backward is written once in Tensor ops: for double backward it
     # rebuilds the activations from the inputs with the composed ops (``_lstm_gates``), so that
     # it is differentiable.
     saves_inputs = (1,)
@@ -150,10 +152,12 @@ class _LSTMScan(Function):
         dt = xw.dtype
         keep = is_grad_enabled() and any(x.requires_grad for x in self.inputs)   # backward will run
         a = xp.empty((N, G), dtype=dt)                       # this step's i, f, g, o
-        out = xp.empty((T + 1, N, H), dtype=dt)
+        # the big arrays come from the conv gates' pool of work arrays, reused once nothing holds
+        # them: fresh multi-MiB arrays cost a page fault per 4 KiB (see conv._Scratch)
+        out = _scratch.empty(xp, (T + 1, N, H), dt)
         # what backward reads, per step: the forget gate, the h the step started from, the local
         # gradients; filled in here to spare backward whole-sequence temporaries
-        saved = xp.empty((T, N, 7 * H), dtype=dt) if keep else None
+        saved = _scratch.empty(xp, (T, N, 7 * H), dt) if keep else None
         w_t, h, c = w_hh.T, h0, c0
         with np.errstate(over="ignore"):
             for t in (range(T - 1, -1, -1) if reverse else range(T)):
@@ -203,7 +207,8 @@ class _LSTMScan(Function):
         xw, w_hh = self.inputs[:2]
         T, N, G = xw.shape
         H = G // 4
-        if is_grad_enabled():
+        recording = is_grad_enabled()
+        if recording:
             f, hprev, local, dc_dh = self._recompute()
         else:
             s = self.saved
@@ -212,14 +217,20 @@ class _LSTMScan(Function):
         gh, local, dc_dh, f = _unbind(grad[:T]), _unbind(local), _unbind(dc_dh), _unbind(f)
         dh, dc = None, grad[T]
         das = [None] * T
+        # nothing recorded: each step's da is copied into one pooled (T*N, 4H) array as it comes,
+        # instead of being kept and concatenated at the end (a fresh array, and 50 kept ones)
+        stacked = None if recording else _scratch.empty(self.xp, (T * N, G), grad.dtype)
         for t in (range(T) if self.reverse else range(T - 1, -1, -1)):
             dh = gh[t] if dh is None else gh[t] + dh
             dc = dc + dh * dc_dh[t]
             da = cat([dc, dc, dc, dh], dim=1) * local[t]                        # (N, 4H): i, f, g, o
-            das[t] = da
+            if recording:
+                das[t] = da
+            else:
+                stacked[t * N:(t + 1) * N] = da.data
             dc = dc * f[t]
             dh = da @ w_hh
-        da = cat(das)                                                           # (T*N, 4H), time order
+        da = cat(das) if recording else Tensor._wrap(stacked)                    # (T*N, 4H), time order
         need = self.needs_input_grad
         gw = None
         if need[1]:       # da^T (4H, T*N) @ h (T*N, H) lands in w_hh's layout: no transposing copy
