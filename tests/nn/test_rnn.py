@@ -392,3 +392,24 @@ def test_rnn_graph_takes_no_per_step_getitem_of_the_projection():
 def test_device_and_dtype_arguments(make, device):
     m = make(device=device, dtype="float64")
     assert {(p.device, p.dtype) for p in m.parameters()} == {(device, np.dtype("float64"))}
+
+
+def test_lstm_pooled_buffers_are_never_shared_by_live_outputs_or_gradients():
+    """The scan's output, saved values and stacked gradient come from a pool of work arrays (big
+    enough here to be pooled): outputs alive at once, and their gradients, stay independent."""
+    mg.manual_seed(6)
+    m = LSTM(3, 128)
+    rng = np.random.default_rng(6)
+    x1, x2 = (mg.tensor(rng.standard_normal((20, 32, 3)).astype(np.float32), requires_grad=True) for _ in range(2))
+    y1 = m(x1)[0]
+    before = y1.data.copy()
+    y2 = m(x2)[0]
+    np.testing.assert_array_equal(y1.data, before)
+    assert not np.array_equal(y1.data, y2.data)
+    y1.sum().backward()
+    g1 = x1.grad.data.copy()
+    (y2 * 2.0).sum().backward()
+    np.testing.assert_array_equal(x1.grad.data, g1)
+    x1.grad = None
+    m(x1)[0].sum().backward()                       # the same graph again: the same gradient
+    np.testing.assert_allclose(x1.grad.data, g1, rtol=1e-6)
