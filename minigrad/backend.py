@@ -3,6 +3,10 @@
 Every gate asks this module for its array module (``xp``); nothing else in minigrad imports
 cupy, and no gate imports numpy for computation.
 """
+import math
+import sys
+import threading
+
 import numpy as np
 
 _cupy = None           # the cupy module once imported successfully
@@ -102,3 +106,44 @@ def scatter_add(out, index, values):
         cupyx.scatter_add(out, index, values)
     else:
         np.add.at(out, index, values)
+
+
+# ***** work arrays reused across steps *****
+
+class WorkArrayPool:
+    """Large work arrays of the fused gates (im2col matrices, outputs, switch masks, routed
+    gradients, LSTM states) kept from one step to the next, and handed out again once nothing but this pool
+    refers to them.
+
+    NOTE: speed. A fresh multi-MiB array is fresh memory from the system (glibc hands big blocks
+    back when they are freed), and first touching it costs a page fault per 4 KiB: on these machines
+    that costs more than the arithmetic written into it. A step's arrays die with its graph, so the
+    next step finds them free again. Arrays under ``min_bytes`` are left to the allocator.
+    """
+    min_bytes = 1 << 18
+
+    def __init__(self, keep=32):
+        self.keep, self.arrays, self.lock = keep, [], threading.Lock()
+
+    def empty(self, xp, shape, dtype):
+        """An uninitialised array of ``shape`` and ``dtype``, reused when one is free."""
+        dtype = np.dtype(dtype)
+        if math.prod(shape) * dtype.itemsize < self.min_bytes:
+            return xp.empty(shape, dtype=dtype)
+        with self.lock:
+            arrays = self.arrays
+            for i in range(len(arrays)):
+                a = arrays[i]
+                # NOTE: references: the list, `a`, getrefcount's argument; any more and a tensor, a
+                # gate or a view still holds it
+                if a.shape == shape and a.dtype == dtype and type(a) is xp.ndarray and sys.getrefcount(a) == 3:
+                    arrays.append(arrays.pop(i))          # most recently used last
+                    return a
+            a = xp.empty(shape, dtype=dtype)
+            self.arrays.append(a)
+            if len(self.arrays) > self.keep:
+                del self.arrays[0]                         # forgotten here; freed once its users are
+            return a
+
+
+work_arrays = WorkArrayPool()  # shared by the conv, pool and LSTM gates

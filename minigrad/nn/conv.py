@@ -9,11 +9,10 @@ Output size, as in the notes (and floored, as in PyTorch, when the window does n
     OH = (H + 2P - D*(F - 1) - 1) // S + 1          (D = 1 gives the notes' (W - F + 2P)/S + 1)
 """
 import math
-import sys
-import threading
 
 import numpy as np
 
+from .. import backend
 from ..autograd import Function, no_grad, record_kink
 from ..ops import KINKS, ShapeError
 from ..tensor import Tensor, empty
@@ -138,45 +137,9 @@ class Col2Im(Function):
         return Im2Col.apply(g, geom=self.geom)
 
 
-# ***** work arrays reused across steps *****
-
-class _Scratch:
-    """Large arrays of the conv and pool gates (im2col matrices, outputs, switch masks, routed
-    gradients) kept from one step to the next, and handed out again once nothing but this pool
-    refers to them.
-
-    NOTE: speed. A fresh multi-MiB array is fresh memory from the system (glibc hands big blocks
-    back when they are freed), and first touching it costs a page fault per 4 KiB: on these machines
-    that costs more than the arithmetic written into it. A step's arrays die with its graph, so the
-    next step finds them free again. Arrays under ``min_bytes`` are left to the allocator.
-    """
-    min_bytes = 1 << 18
-
-    def __init__(self, keep=32):
-        self.keep, self.arrays, self.lock = keep, [], threading.Lock()
-
-    def empty(self, xp, shape, dtype):
-        """An uninitialised array of ``shape`` and ``dtype``, reused when one is free."""
-        dtype = np.dtype(dtype)
-        if math.prod(shape) * dtype.itemsize < self.min_bytes:
-            return xp.empty(shape, dtype=dtype)
-        with self.lock:
-            arrays = self.arrays
-            for i in range(len(arrays)):
-                a = arrays[i]
-                # NOTE: references: the list, `a`, getrefcount's argument; any more and a tensor, a
-                # gate or a view still holds it
-                if a.shape == shape and a.dtype == dtype and type(a) is xp.ndarray and sys.getrefcount(a) == 3:
-                    arrays.append(arrays.pop(i))          # most recently used last
-                    return a
-            a = xp.empty(shape, dtype=dtype)
-            self.arrays.append(a)
-            if len(self.arrays) > self.keep:
-                del self.arrays[0]                         # forgotten here; freed once its users are
-            return a
-
-
-_scratch = _Scratch()
+# NOTE: the conv, pool and LSTM gates take their large arrays from backend.work_arrays (speed: no page
+# faults on fresh memory every step).
+_scratch = backend.work_arrays
 
 
 # ***** the convolution gates: conv, its input gradient and its weight gradient *****
@@ -189,7 +152,7 @@ _scratch = _Scratch()
 
 def _im2col(xp, x, geom, scratch=False):
     """(N, C, H, W) -> (N, C*kh*kw, OH*OW): every receptive field stretched into a column.
-    With ``scratch`` the columns are written into a reused work array (see ``_Scratch``)."""
+    With ``scratch`` the columns are written into a reused work array (see ``backend.WorkArrayPool``)."""
     kernel, stride, padding, dilation = geom
     win = _windows(xp, _padded(xp, x, padding, 0), kernel, stride, dilation, window_last=False)
     N, C, kh, kw, OH, OW = win.shape

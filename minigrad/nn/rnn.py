@@ -13,7 +13,7 @@ import numpy as np
 from ..autograd import Function, is_grad_enabled, no_grad
 from ..ops import ShapeError
 from ..tensor import Tensor, cat, empty, rand, stack, zeros
-from .conv import _scratch
+from ..backend import work_arrays as _scratch
 from .module import Module, Parameter
 
 
@@ -153,7 +153,7 @@ class _LSTMScan(Function):
         keep = is_grad_enabled() and any(x.requires_grad for x in self.inputs)   # backward will run
         a = xp.empty((N, G), dtype=dt)                       # this step's i, f, g, o
         # the big arrays come from the conv gates' pool of work arrays, reused once nothing holds
-        # them: fresh multi-MiB arrays cost a page fault per 4 KiB (see conv._Scratch)
+        # them: fresh multi-MiB arrays cost a page fault per 4 KiB (see backend.WorkArrayPool)
         out = _scratch.empty(xp, (T + 1, N, H), dt)
         # what backward reads, per step: the forget gate, the h the step started from, the local
         # gradients; filled in here to spare backward whole-sequence temporaries

@@ -170,8 +170,8 @@ def test_im2col_layout_and_graph_is_independent_of_batch_and_size():
 def test_conv_work_arrays_are_reused_only_when_nothing_holds_them(monkeypatch):
     """The im2col matrices come from a pool (no fresh pages every step); one still saved by a
     gate for backward, or by a retained graph, is never handed out again."""
-    from minigrad.nn import conv as conv_module
-    monkeypatch.setattr(conv_module._Scratch, "min_bytes", 0)      # pool even these tiny arrays
+    from minigrad import backend
+    monkeypatch.setattr(backend.WorkArrayPool, "min_bytes", 0)     # pool even these tiny arrays
 
     def run():
         mg.manual_seed(3)
@@ -186,7 +186,7 @@ def test_conv_work_arrays_are_reused_only_when_nothing_holds_them(monkeypatch):
 
     pooled = run()
     with monkeypatch.context() as m:
-        m.setattr(conv_module._scratch, "empty", lambda xp, shape, dtype: xp.empty(shape, dtype))
+        m.setattr(backend.work_arrays, "empty", lambda xp, shape, dtype: xp.empty(shape, dtype))
         fresh = run()
     for a, b in zip(pooled, fresh):
         np.testing.assert_array_equal(a, b)
@@ -194,10 +194,10 @@ def test_conv_work_arrays_are_reused_only_when_nothing_holds_them(monkeypatch):
     conv, x = Conv2d(2, 3, 3, padding=1), mg.randn(2, 2, 6, 5, requires_grad=True)
     step = lambda: max_pool2d(conv(x).relu(), 2).sum().backward()
     step()
-    held = [id(a) for a in conv_module._scratch.arrays]
+    held = [id(a) for a in backend.work_arrays.arrays]
     for _ in range(3):
         step()
-    assert sorted(id(a) for a in conv_module._scratch.arrays) == sorted(held)
+    assert sorted(id(a) for a in backend.work_arrays.arrays) == sorted(held)
 
 
 def test_conv2d_module_init_names_and_torch_default_bound():
