@@ -170,7 +170,7 @@ class CosineAnnealingLR(LRScheduler):
                 for base in self.base_lrs]
 
 
-class ReduceLROnPlateau:
+class ReduceLROnPlateau(LRScheduler):
     """Multiply the rate by ``factor`` when a metric has stopped improving for ``patience`` epochs.
 
     Call ``scheduler.step(val_loss)`` once per epoch. ``mode="min"`` watches a quantity that should
@@ -247,15 +247,3 @@ class ReduceLROnPlateau:
     def in_cooldown(self):
         """True while reductions are paused after the last one."""
         return self.cooldown_counter > 0
-
-    def get_last_lr(self):
-        """The learning rates after the last ``step``, one per param group."""
-        return list(self._last_lr)
-
-    def state_dict(self):
-        """The scheduler's state (every attribute but the optimiser), as in PyTorch."""
-        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
-
-    def load_state_dict(self, state_dict):
-        """Restore a ``state_dict()``."""
-        self.__dict__.update(state_dict)
