@@ -25,8 +25,8 @@ def _linear(w, b):
     return layer
 
 
-def _train_step(model, loss_fn, lr):
-    opt = mg.optim.SGD(model.parameters(), lr=lr)
+def _train_step(params, loss_fn, lr):
+    opt = mg.optim.SGD(params, lr=lr)
 
     def step():
         opt.zero_grad()
@@ -52,7 +52,7 @@ def mlp(p):
         layers += [_linear(ws[i], ws[i + 1]), nn.ReLU()]
     model = nn.Sequential(*layers[:-1])
     crit = nn.CrossEntropyLoss()
-    return _train_step(model, lambda: crit(model(X), y), p["lr"])
+    return _train_step(model.parameters(), lambda: crit(model(X), y), p["lr"])
 
 
 def convnet(p):
@@ -67,7 +67,7 @@ def convnet(p):
     model = nn.Sequential(conv1, nn.ReLU(), nn.MaxPool2d(2), conv2, nn.ReLU(), nn.MaxPool2d(2),
                           nn.Flatten(), _linear(w3, b3))
     crit = nn.CrossEntropyLoss()
-    return _train_step(model, lambda: crit(model(X), y), p["lr"])
+    return _train_step(model.parameters(), lambda: crit(model(X), y), p["lr"])
 
 
 def lstm(p):
@@ -122,12 +122,4 @@ def scalar(p):
                 h = h.relu()
         return (1 - y * h).relu().mean()
     _import_nn()
-    opt = mg.optim.SGD(params, lr=p["lr"])
-
-    def step():
-        opt.zero_grad()
-        loss = loss_fn()
-        loss.backward()
-        opt.step()
-        return loss.detach()
-    return step
+    return _train_step(params, loss_fn, p["lr"])

@@ -32,9 +32,10 @@ def _sgd(params, grads, lr):
         p -= lr * g
 
 
-def mlp(p):
-    """A ReLU MLP train step: affine layers, softmax cross-entropy, backward, SGD."""
-    X, y, lr = p["X"], p["y"], p["lr"]
+def _mlp_step(p, loss_and_grad):
+    """A train step of the ReLU MLP in ``p`` (x @ W + b per layer) whose loss and its gradient on
+    the scores come from ``loss_and_grad(scores) -> (loss, d)``; plain SGD update."""
+    X, lr = p["X"], p["lr"]
     params = [a.copy() for a in p["params"]]
     n_layers = len(params) // 2
 
@@ -46,7 +47,7 @@ def mlp(p):
                 pre.append(z)
                 z = np.maximum(z, 0)
             acts.append(z)
-        loss, d = _softmax_ce(acts[-1], y)
+        loss, d = loss_and_grad(acts[-1])
         grads = [None] * len(params)
         for i in reversed(range(n_layers)):
             grads[2 * i] = acts[i].T @ d
@@ -57,6 +58,11 @@ def mlp(p):
         _sgd(params, grads, lr)
         return loss
     return step
+
+
+def mlp(p):
+    """A ReLU MLP train step: affine layers, softmax cross-entropy, backward, SGD."""
+    return _mlp_step(p, lambda scores: _softmax_ce(scores, p["y"]))
 
 
 # ***** convnet, in NHWC inside so that im2col is one reshape of a sliding-window view *****
@@ -211,28 +217,9 @@ def overhead(p):
 
 def scalar(p):
     """One SGD step of the small ReLU MLP with the hinge loss mean(relu(1 - y * score))."""
-    X, y, lr = p["X"], p["y"], p["lr"]
-    params = [a.copy() for a in p["params"]]
-    n_layers = len(params) // 2
+    X, y = p["X"], p["y"]
 
-    def step():
-        acts, pre = [X], []
-        for i in range(n_layers):
-            z = acts[-1] @ params[2 * i] + params[2 * i + 1]
-            if i < n_layers - 1:
-                pre.append(z)
-                z = np.maximum(z, 0)
-            acts.append(z)
-        margin = 1 - y * acts[-1]
-        loss = np.maximum(margin, 0).mean()
-        d = (margin > 0) * (-y / len(X))
-        grads = [None] * len(params)
-        for i in reversed(range(n_layers)):
-            grads[2 * i] = acts[i].T @ d
-            grads[2 * i + 1] = d.sum(axis=0)
-            if i:
-                d = d @ params[2 * i].T
-                d *= pre[i - 1] > 0
-        _sgd(params, grads, lr)
-        return loss
-    return step
+    def hinge(scores):
+        margin = 1 - y * scores
+        return np.maximum(margin, 0).mean(), (margin > 0) * (-y / len(X))
+    return _mlp_step(p, hinge)
