@@ -122,7 +122,7 @@ class WorkArrayPool:
     """
     min_bytes = 1 << 18
 
-    def __init__(self, keep=32):
+    def __init__(self, keep=64):
         self.keep, self.arrays, self.lock = keep, [], threading.Lock()
 
     def empty(self, xp, shape, dtype):
@@ -144,6 +144,22 @@ class WorkArrayPool:
             if len(self.arrays) > self.keep:
                 del self.arrays[0]                         # forgotten here; freed once its users are
             return a
+
+    def empty_like(self, xp, a, dtype=None):
+        """An uninitialised array shaped like ``a`` and laid out like it (as numpy's ``empty_like``)
+        when ``a`` is a transpose of a C-contiguous array, else C-contiguous; reused when one is free."""
+        dtype = a.dtype if dtype is None else np.dtype(dtype)
+        if a.size * dtype.itemsize < self.min_bytes:
+            return xp.empty(a.shape, dtype=dtype)
+        if a.ndim < 2 or a.flags.c_contiguous:
+            return self.empty(xp, a.shape, dtype)
+        order = sorted(range(a.ndim), key=lambda i: -a.strides[i])      # the axes as laid out in memory
+        if not a.transpose(order).flags.c_contiguous:
+            return self.empty(xp, a.shape, dtype)
+        inverse = [0] * a.ndim
+        for pos, axis in enumerate(order):
+            inverse[axis] = pos
+        return self.empty(xp, tuple(a.shape[i] for i in order), dtype).transpose(inverse)
 
 
 work_arrays = WorkArrayPool()  # shared by the conv, pool and LSTM gates

@@ -6,6 +6,7 @@ back: the engine sums each input's gradient to the input's shape in one place (a
 import numpy as np
 
 from . import backend
+from .backend import work_arrays as _work
 from .autograd import Function, record_kink
 
 
@@ -109,12 +110,31 @@ class ReLU(Function):
     saves_inputs = ()
 
     def forward(self, x):
-        mask = x > 0
-        record_kink("ReLU", mask)
-        self.mask = mask.astype(x.dtype)      # in x's dtype: backward's g * mask needs no cast gate
-        return x * self.mask
+        xp = self.xp
+        # NOTE: large arrays come from backend.work_arrays and keep x's layout (speed: no page faults
+        # on fresh memory; see WorkArrayPool). The mask is in x's dtype: a float multiply is ~2x a
+        # multiply by bools, which numpy casts on the fly.
+        above = xp.greater(x, 0, out=_work.empty_like(xp, x, bool))
+        record_kink("ReLU", above)
+        self.mask = mask = _work.empty_like(xp, x)
+        mask[...] = above
+        return xp.multiply(x, mask, out=_work.empty_like(xp, x))       # x * 0 keeps a NaN, as torch
 
-    def backward(self, g): return g * self.mask                         # the gate passes or blocks
+    def backward(self, g): return _MaskGrad.apply(g, mask=self.mask)   # the gate passes or blocks
+
+
+class _MaskGrad(Function):
+    """``g * mask`` for a constant 0/1 ``mask`` (relu's backward), written into a work array."""
+    saves_inputs = ()
+
+    def forward(self, g, mask=None):
+        self.mask = mask
+        xp = self.xp
+        if xp.result_type(g, mask) != g.dtype:
+            return g * mask
+        return xp.multiply(g, mask, out=_work.empty_like(xp, g))
+
+    def backward(self, gg): return _MaskGrad.apply(gg, mask=self.mask)   # linear in g
 
 
 class Abs(Function):

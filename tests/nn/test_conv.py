@@ -408,6 +408,43 @@ def test_against_torch(conv_case, pool_case):
         np.testing.assert_allclose(X.grad.data, tX.grad.numpy(), atol=1e-12)
 
 
+@settings(max_examples=15)
+@given(st.integers(1, 3), st.sampled_from([(3, 3), (2, 2), (3, 2), (1, 3)]), st.integers(1, 2),
+       st.sampled_from([(2, 2), (3, 3), (2, 1), (3, 2)]), st.integers(0, 2**16))
+def test_channel_major_chain_against_torch(n, kernel, dilation, pool, seed):
+    """Conv and pool outputs are channel-major views; a chain conv-relu-pool-conv-relu-pool-linear
+    (each gate reading the layout the last one left, 'same' padding uneven for even kernels, both
+    the stride-1 row-shift col2im and tiling pools with a cropped edge) matches torch, values and
+    gradients of every input."""
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, 2, 13, 12))
+    w1, b1 = rng.standard_normal((3, 2) + kernel), rng.standard_normal(3)
+    w2, b2 = rng.standard_normal((4, 3) + kernel), rng.standard_normal(4)
+    kw = dict(padding="same", dilation=dilation)
+
+    def net(lib_conv, lib_pool, x, w1, b1, w2, b2):
+        h = lib_pool(lib_conv(x, w1, b1, **kw).relu(), pool)
+        h = lib_pool(lib_conv(h, w2, b2, **kw).relu(), pool)
+        return h.reshape(n, -1) * 1.5
+
+    ours = [mg.tensor(a, requires_grad=True) for a in (x, w1, b1, w2, b2)]
+    theirs = [torch.tensor(a, requires_grad=True) for a in (x, w1, b1, w2, b2)]
+    first = conv2d(ours[0], ours[1], ours[2], **kw)
+    assert first.data.transpose(1, 0, 2, 3).flags.c_contiguous        # channel-major, as designed
+    out = net(conv2d, max_pool2d, *ours)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")                # torch: 'same' with an even kernel copies
+        tout = net(F.conv2d, F.max_pool2d, *theirs)
+    g = rng.standard_normal(tuple(tout.shape))
+    out.backward(mg.tensor(g))
+    tout.backward(torch.tensor(g))
+    np.testing.assert_allclose(out.data, tout.detach().numpy(), atol=1e-10)
+    for a, t in zip(ours, theirs):
+        np.testing.assert_allclose(a.grad.data, t.grad.numpy(), atol=1e-10)
+
+
 def test_conv2d_module_weights_exchange_with_torch():
     torch = pytest.importorskip("torch")
     mg.manual_seed(2)
