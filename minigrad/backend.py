@@ -128,22 +128,26 @@ class WorkArrayPool:
     def empty(self, xp, shape, dtype):
         """An uninitialised array of ``shape`` and ``dtype``, reused when one is free."""
         dtype = np.dtype(dtype)
-        if math.prod(shape) * dtype.itemsize < self.min_bytes:
+        nbytes = math.prod(shape) * dtype.itemsize
+        if nbytes < self.min_bytes:
             return xp.empty(shape, dtype=dtype)
+        # NOTE: the pool keeps raw byte buffers and matches them by size alone, so a buffer that the
+        # forward pass used (a conv output, say) serves the backward pass's arrays of the same size:
+        # a smaller resident set than one buffer per shape and dtype
         with self.lock:
             arrays = self.arrays
             for i in range(len(arrays)):
                 a = arrays[i]
                 # NOTE: references: the list, `a`, getrefcount's argument; any more and a tensor, a
                 # gate or a view still holds it
-                if a.shape == shape and a.dtype == dtype and type(a) is xp.ndarray and sys.getrefcount(a) == 3:
+                if a.nbytes == nbytes and type(a) is xp.ndarray and sys.getrefcount(a) == 3:
                     arrays.append(arrays.pop(i))          # most recently used last
-                    return a
-            a = xp.empty(shape, dtype=dtype)
+                    return a.view(dtype).reshape(shape)
+            a = xp.empty(nbytes, dtype=np.uint8)
             self.arrays.append(a)
             if len(self.arrays) > self.keep:
                 del self.arrays[0]                         # forgotten here; freed once its users are
-            return a
+            return a.view(dtype).reshape(shape)
 
     def empty_like(self, xp, a, dtype=None):
         """An uninitialised array shaped like ``a`` and laid out like it (as numpy's ``empty_like``)

@@ -113,3 +113,27 @@ def test_every_public_name_of_the_core_has_a_docstring():
                     and v.__module__ == mod.__name__ and not v.__doc__):
                 missing.append(f"{mod.__name__}.{n}")
     assert missing == []
+
+
+def test_work_array_pool_shares_free_buffers_by_size_and_keeps_layouts():
+    """The pool hands a buffer out again only once nothing holds it (any view counts), matches
+    buffers by byte size (a float32 array's buffer serves an int32 one), and ``empty_like`` keeps a
+    transposed layout."""
+    from minigrad.backend import WorkArrayPool
+    pool = WorkArrayPool()
+    pool.min_bytes = 0
+    a = pool.empty(np, (4, 6), np.float32)
+    assert a.shape == (4, 6) and a.dtype == np.float32
+    a[...] = 1.0
+    view = a[1:]
+    del a
+    b = pool.empty(np, (6, 4), np.int32)             # the first buffer is still held by `view`
+    assert not np.shares_memory(b, view)
+    del view
+    c = pool.empty(np, (24,), np.int32)              # free now, and 96 bytes too: shared
+    assert len(pool.arrays) == 2 and any(np.shares_memory(c, buf) for buf in pool.arrays[-1:])
+    assert not np.shares_memory(b, c)
+    t = np.zeros((3, 5, 7), np.float64).transpose(1, 0, 2)     # laid out (3, 5, 7)
+    like = pool.empty_like(np, t, bool)
+    assert like.shape == t.shape and like.dtype == bool
+    assert like.transpose(1, 0, 2).flags.c_contiguous

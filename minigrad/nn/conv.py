@@ -264,17 +264,24 @@ def _flat_fold(xp, g, w, shape, geom):
     grid[:, :, OH:] = 0
     grid[:, :, :OH, OW:] = 0
     grid[:, :, :OH, :OW] = g.transpose(1, 0, 2, 3)
-    slabs = xp.matmul(w.reshape(K, -1).T, grid.reshape(K, L),     # (C*kh*kw, N*Hp*Wp)
-                      out=_scratch.empty(xp, (C * kh * kw, L), dtype)).reshape(C, kh * kw, L)
     reach = (kh - 1) * dh * Wp + (kw - 1) * dw                    # the farthest shift
     canvas = _scratch.empty(xp, (C, L + reach), dtype)
-    canvas[:, :L] = slabs[:, 0]                                   # offset (0, 0): no shift
     canvas[:, L:] = 0
-    for i in range(kh):
-        for j in range(kw):
-            if i or j:
-                shift = i * dh * Wp + j * dw
-                canvas[:, shift:shift + L] += slabs[:, i * kw + j]
+    wt, grid = w.reshape(K, C, kh * kw).transpose(1, 2, 0), grid.reshape(K, L)   # (C, kh*kw, K)
+    # a few channels at a time: their slabs stay small (memory) and in cache for the adds (speed)
+    step = max(1, (1 << 22) // (kh * kw * L * canvas.itemsize))
+    slabs = _scratch.empty(xp, (min(step, C) * kh * kw, L), dtype)
+    for c in range(0, C, step):
+        n = min(step, C - c)
+        part = xp.matmul(wt[c:c + n].reshape(n * kh * kw, K), grid,
+                         out=slabs[:n * kh * kw]).reshape(n, kh * kw, L)
+        rows = canvas[c:c + n]
+        rows[:, :L] = part[:, 0]                                  # offset (0, 0): no shift
+        for i in range(kh):
+            for j in range(kw):
+                if i or j:
+                    shift = i * dh * Wp + j * dw
+                    rows[:, shift:shift + L] += part[:, i * kw + j]
     return canvas[:, :L].reshape(C, N, Hp, Wp)[:, :, pt:pt + H, pl:pl + W].transpose(1, 0, 2, 3)
 
 
