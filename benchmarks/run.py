@@ -157,6 +157,17 @@ def _spawn(lib, workload, args):
     return {"lib": lib, "workload": workload, "error": err[:200]}
 
 
+def median_round(runs):
+    """One measurement from the rounds of one (library, workload): the round with the median ms
+    (the upper one of an even count), with every round's ms kept as ``rounds_ms``; the first failure
+    if any round failed."""
+    failed = [r for r in runs if "error" in r]
+    if failed or "ms" not in runs[0]:
+        return failed[0] if failed else runs[0]
+    ordered = sorted(runs, key=lambda r: r["ms"])
+    return dict(ordered[len(ordered) // 2], rounds_ms=[r["ms"] for r in runs])
+
+
 def _installed(lib):
     if lib == "minigrad":                    # this checkout's, put on the workers' path by _env
         return os.path.isdir(os.path.join(ROOT, "minigrad"))
@@ -231,6 +242,8 @@ def main(argv=None):
     parser.add_argument("--libs", help="comma-separated libraries (default: all installed)")
     parser.add_argument("--repeat", type=int, default=5, help="timed repeats; the median is reported")
     parser.add_argument("--min-time", type=float, default=None, help="seconds per repeat (0.2; quick: 0.01)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run every library this many times, in turn, and report the median round")
     parser.add_argument("--threads", type=int, default=2, help="BLAS / torch threads for every library")
     parser.add_argument("--json", help="also write every measurement to this file")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, to check that everything runs")
@@ -260,17 +273,23 @@ def main(argv=None):
 
     load = ", load average %.1f" % os.getloadavg()[0] if hasattr(os, "getloadavg") else ""
     header = (f"{datetime.date.today().isoformat()}, Python {platform.python_version()}, {_machine()}{load}, "
-              f"{args.threads} BLAS threads, median of {args.repeat} repeats{' (quick sizes)' if args.quick else ''}")
+              f"{args.threads} BLAS threads, median of {args.repeat} repeats"
+              f"{f', median of {args.rounds} rounds' if args.rounds > 1 else ''}{' (quick sizes)' if args.quick else ''}")
     print(header, flush=True)
     results = []
     for w in workloads:
-        for lib in libs:
-            for part in (MEMORY_PARTS if w == "memory" else [w]):
-                r = _spawn(lib, part, args)
-                results.append(r)
-                shown = r.get("error") or (f"{r['ms']:.3f} ms/iter, loss {r['loss']:.6g}" if "ms" in r else
-                                           {k: round(v, 2) for k, v in r.items() if k.endswith("_mib")})
-                print(f"  {part:15s} {lib:9s} {shown}", file=sys.stderr, flush=True)
+        # NOTE: with --rounds, every library runs once per round, in turn, so that a slow spell of a
+        # shared machine falls on all of them rather than on whichever ran then
+        rounds = {}
+        for _ in range(1 if w == "memory" else args.rounds):
+            for lib in libs:
+                for part in (MEMORY_PARTS if w == "memory" else [w]):
+                    r = _spawn(lib, part, args)
+                    rounds.setdefault((lib, part), []).append(r)
+                    shown = r.get("error") or (f"{r['ms']:.3f} ms/iter, loss {r['loss']:.6g}" if "ms" in r else
+                                               {k: round(v, 2) for k, v in r.items() if k.endswith("_mib")})
+                    print(f"  {part:15s} {lib:9s} {shown}", file=sys.stderr, flush=True)
+        results += [median_round(rs) for rs in rounds.values()]
     versions = {r["lib"]: r["version"] for r in results if "version" in r}
     print("versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
     print(format_tables(results, workloads, libs, skipped))

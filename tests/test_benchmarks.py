@@ -52,3 +52,12 @@ def test_entry_point(tmp_path):
     (r,) = json.loads(out.read_text())["results"]
     assert r["lib"] == "minigrad" and r["workload"] == "scalar" and r["ms"] > 0
     assert "| scalar | minigrad |" in proc.stdout
+
+
+def test_median_round_picks_the_middle_round_and_keeps_failures(bench):
+    run = bench[0]
+    rounds = [{"ms": 3.0, "loss": 1.0}, {"ms": 1.0, "loss": 1.0}, {"ms": 2.0, "loss": 1.0}]
+    picked = run.median_round(rounds)
+    assert picked["ms"] == 2.0 and picked["rounds_ms"] == [3.0, 1.0, 2.0]
+    assert run.median_round([{"ms": 1.0}, {"error": "timed out"}]) == {"error": "timed out"}
+    assert run.median_round([{"peak_mib": 4.0}]) == {"peak_mib": 4.0}

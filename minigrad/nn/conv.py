@@ -1,6 +1,9 @@
 """Convolution and pooling on NCHW tensors: the notes' im2col + one matrix multiply, and max
 pooling with "switches".
 
+The conv gates lay their outputs out channel-major in memory and hand out NCHW views of them (see
+"channel-major layout" below); every op accepts any layout, and the pool gates keep this one.
+
 Each gate's backward is made of gates of this file again (conv <-> its input and weight gradients,
 im2col <-> col2im, scatter-to-switches <-> gather-from-switches), so second derivatives through
 conv and pooling work.
@@ -564,7 +567,7 @@ def _conv2d(name, input, weight, bias, stride, padding, dilation, groups):
     padding = _padding(name, padding, kernel, stride, dilation)
     _geometry(name, x.shape, kernel, stride, padding, dilation)          # the kernel fits: checked here
     geom = (kernel, stride, padding, dilation)
-    # the notes' W_row @ X_col per image, in one gate (see Conv2dGate)
+    # the notes' W_row @ X_col, for all images in one multiply and one gate (see Conv2dGate)
     out = (Conv2dGate.apply(x, weight, geom=geom) if bias is None else
            Conv2dGate.apply(x, weight, bias, geom=geom))                # (N, K, OH, OW)
     return out[0] if unbatched else out
