@@ -372,8 +372,8 @@ class _TileSwitches:
 def _first_max(xp, view):
     """The max over axis 1 of ``view`` and the index of its first occurrence (bool for 2 choices)."""
     k = view.shape[1]
-    if k == 1:
-        return view[:, 0], xp.zeros(view[:, 0].shape, bool)
+    if k == 1:                                       # a copy: the output must not alias x
+        return view[:, 0].copy(), xp.zeros(view[:, 0].shape, bool)
     if k == 2:
         a, b = view[:, 0], view[:, 1]
         return xp.maximum(a, b, out=_scratch.empty(xp, a.shape, a.dtype)), xp.greater(b, a)
@@ -402,7 +402,7 @@ def _route(xp, g, idx, out):
 def _pick(xp, view, idx):
     """Read the chosen position of each group: ``view`` (groups, k, ...) -> (groups, ...)."""
     if view.shape[1] == 1:
-        return view[:, 0]
+        return view[:, 0].copy()                     # never an alias of the input
     if idx.dtype == bool:
         return xp.where(idx, view[:, 1], view[:, 0])
     return xp.take_along_axis(view, idx[:, None].astype(xp.intp), axis=1)[:, 0]

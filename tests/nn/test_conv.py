@@ -495,3 +495,11 @@ def test_ceil_mode_and_indices_match_torch(case, ceil_mode, include_pad):
     (out.sum() + (a * a).sum()).backward()
     (tout.sum() + (ta * ta).sum()).backward()
     np.testing.assert_allclose(X.grad.data, tX.grad.numpy(), atol=1e-12)
+
+
+def test_max_pool2d_output_never_aliases_its_input():
+    x = mg.tensor(np.arange(8.0).reshape(1, 1, 2, 4))
+    for kernel in (1, (1, 2), (2, 1)):
+        out = max_pool2d(x, kernel)
+        out.data[...] = -1.0
+        assert x.data.min() == 0.0, kernel
