@@ -364,9 +364,8 @@ class _TileSwitches:
     row won in each window (``rows``); bool when there are two to choose from, else the index.
     Kept in the layout of the planes they were taken from (``swapped``: channel-major)."""
 
-    def __init__(self, cols, rows, kernel, out_hw, in_hw, swapped):
-        self.cols, self.rows, self.kernel = cols, rows, kernel
-        self.out_hw, self.in_hw, self.swapped = out_hw, in_hw, swapped
+    def __init__(self, cols, rows, out_hw, swapped):
+        self.cols, self.rows, self.out_hw, self.swapped = cols, rows, out_hw, swapped
 
 
 def _first_max(xp, view):
@@ -420,14 +419,14 @@ def _tile_planes(xp, x, kernel):
 
 def _tiled_max(xp, x, kernel):
     """Max pooling over tiling windows: (out (N, C, OH, OW), _TileSwitches)."""
-    (kh, kw), in_hw = kernel, x.shape[2:]
+    kh, kw = kernel
     planes, swapped, (OH, OW) = _tile_planes(xp, x, kernel)
     col_best, cols = _first_max(xp, planes.reshape(-1, kw))          # per window row
     out, rows = _first_max(xp, col_best.reshape(-1, kh, OW))         # per window
     out = out.reshape(planes.shape[:2] + (OH, OW))
     if swapped:
         out = out.transpose(1, 0, 2, 3)
-    return out, _TileSwitches(cols, rows, kernel, (OH, OW), in_hw, swapped)
+    return out, _TileSwitches(cols, rows, (OH, OW), swapped)
 
 
 class MaxPool2dGate(Function):
