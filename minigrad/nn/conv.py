@@ -473,9 +473,7 @@ class _SwitchScatter(Function):
         N, C, OH, OW = g.shape
         if isinstance(switches, _TileSwitches):
             sw = switches
-            g = g.transpose(1, 0, 2, 3) if sw.swapped else g
-            if not g.flags.c_contiguous:
-                g = xp.ascontiguousarray(g)
+            g = xp.ascontiguousarray(g.transpose(1, 0, 2, 3) if sw.swapped else g)   # the switches' layout
             M = g.shape[0] * g.shape[1] * OH                       # window rows of all planes
             rows = _scratch.empty(xp, (M, kh, OW), g.dtype)         # each window row's gradient
             _route(xp, g.reshape(M, OW), sw.rows, rows)
