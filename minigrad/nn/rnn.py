@@ -113,9 +113,10 @@ def _lstm_update(z, c):
 
 
 def _lstm_local(a, c_prev, tc, cat):
-    """The local gradients of one LSTM step from its activations ``a`` = (i, f, g, o), on arrays or
-    on Tensors (``cat`` joins along the last dim): ``local`` turns (dc, dc, dc, dh) into dz for the
-    four gates, and ``dc_dh`` turns dh into dc (through h = o tanh(c))."""
+    """The local gradients of one LSTM step from its activations ``a`` = (i, f, g, o), on Tensors
+    (``cat`` joins along the last dim): ``local`` turns (dc, dc, dc, dh) into dz for the four
+    gates, and ``dc_dh`` turns dh into dc (through h = o tanh(c)). The forward computes the same
+    on arrays in place (``_LSTMScan._step_locals``)."""
     H = tc.shape[-1]
     i, g = a[..., :H], a[..., 2 * H:3 * H]
     d = a * (1.0 - a)                     # sigmoid's y (1 - y), used in the i, f and o slots
@@ -123,24 +124,40 @@ def _lstm_local(a, c_prev, tc, cat):
     return local, a[..., 3 * H:] * (1.0 - tc * tc)
 
 
+def _gate_vectors(xp, H, dtype):
+    """Per-column constants over the four gates (i, f, g, o): ``scale`` (-1, -1, -2, -1), which
+    turns the pre-activations into the exponents of one sigmoid pass, and ``is_g`` (0, 0, 1, 0)."""
+    is_g = xp.zeros(4 * H, dtype=dtype)
+    is_g[2 * H:3 * H] = 1
+    return -1.0 - is_g, is_g
+
+
+def _saved_views(saved, N, H):
+    """The (T, N, 4H) local gradients, (T, N, H) forget gates and (T, N, H) dc/dh in ``saved``."""
+    T = saved.shape[0]
+    return (saved[:, :4 * N * H].reshape(T, N, 4 * H), saved[:, 4 * N * H:5 * N * H].reshape(T, N, H),
+            saved[:, 5 * N * H:].reshape(T, N, H))
+
+
 class _LSTMScan(Function):
     """One LSTM layer in one direction over a whole sequence.
 
     Inputs: ``xw`` (T, N, 4H), the hoisted input projection; ``w_hh`` (4H, H); ``h0``, ``c0``
-    (N, H); optionally the bias ``b`` (4H,), added at each step. Output (T + 1, N, H): rows 0..T-1
-    are h at each time step (in time order, also when ``reverse``), row T is the final cell state.
+    (N, H); optionally the bias ``b`` (4H,). Output (T + 1, N, H): rows 0..T-1 are h at each time
+    step (in time order, also when ``reverse``), row T is the final cell state.
     """
     # NOTE: a gate for speed. Composed, each step is ~16 gates forward and as many backward (4
     # slices whose backward scatters into (N, 4H) zero buffers, 3 sigmoids, 2 tanhs, ...); here the
     # forward is the hand-written NumPy recurrence (one (N, H) @ (H, 4H) multiply per step) that
-    # also fills in each step's local gradients (``_lstm_local``) into one preallocated buffer,
-    # and the backward is 7 Tensor ops per step. Whole-sequence temporaries were avoided on
-    # purpose: each fresh multi-MB array costs page faults (5,200 per step; NumPy 1,600; now none:
-    # the big arrays come from the conv work-array pool, and backward fills da into one of them).
-    # LSTM(64, 128), seq 50, batch 32, forward + backward (benchmarks/run.py, one thread): 2.7x ->
-    # 1.1x the hand-written NumPy. The backward is written once in Tensor ops: for double backward it
-    # rebuilds the activations from the inputs with the composed ops (``_lstm_gates``), so that
-    # it is differentiable.
+    # also fills in each step's local gradients into preallocated buffers, and the backward is 7
+    # array ops per step. The four activations take one sigmoid pass, 1 / (1 + e^-z), with the
+    # g columns doubled, and then tanh(z) = 2 sigmoid(2z) - 1 on those: the weights and inputs are
+    # scaled by (-1, -1, -2, -1) once per pass, so e^-z needs no negation per step (20 array ops
+    # per step instead of 30; README, Performance). A float32 np.tanh over all four gates would be
+    # one op but slower than exp (45 vs 22 us on (32, 512) here). Whole-sequence temporaries come
+    # from the work-array pool: each fresh multi-MB array costs page faults (5,200 per step once).
+    # With a graph being recorded (double backward) the backward is written in Tensor ops on
+    # activations rebuilt from the inputs by the composed ops (``_recompute``), so it is differentiable.
     saves_inputs = (1,)
     label = "LSTMScan"
 
@@ -151,38 +168,63 @@ class _LSTMScan(Function):
         self.reverse = reverse
         dt = xw.dtype
         keep = is_grad_enabled() and any(x.requires_grad for x in self.inputs)   # backward will run
-        a = xp.empty((N, G), dtype=dt)                       # this step's i, f, g, o
-        # the big arrays come from the conv gates' pool of work arrays, reused once nothing holds
-        # them: fresh multi-MiB arrays cost a page fault per 4 KiB (see backend.WorkArrayPool)
+        scale, is_g = _gate_vectors(xp, H, dt)
+        # the bias added and the columns scaled into exponents (see the note above), for all steps at once
+        zx = _scratch.empty(xp, (T, N, G), dt)
+        if b is not None:
+            xp.add(xw, b, out=zx)
+            zx *= scale
+        else:
+            xp.multiply(xw, scale, out=zx)
+        w_t = w_hh.T * scale                                  # (H, 4H), scaled like zx
+        a = xp.empty((N, G), dtype=dt)                        # this step's i, f, g, o
+        # the big arrays come from the pool of work arrays, reused once nothing holds them: fresh
+        # multi-MiB arrays cost a page fault per 4 KiB (see backend.WorkArrayPool)
         out = _scratch.empty(xp, (T + 1, N, H), dt)
-        # what backward reads, per step: the forget gate, the h the step started from, the local
-        # gradients; filled in here to spare backward whole-sequence temporaries
-        saved = _scratch.empty(xp, (T, N, 7 * H), dt) if keep else None
-        w_t, h, c = w_hh.T, h0, c0
+        if keep:
+            # what backward reads, per step: the local gradients (N, 4H), the forget gate (N, H)
+            # and dc/dh (N, H), each block contiguous (NumPy's ops on row-strided slices take 2-4x
+            # as long at these sizes); and the h each step started from, contiguous over time for dW
+            saved = _scratch.empty(xp, (T, 6 * N * H), dt)
+            h_prev = _scratch.empty(xp, (T, N, H), dt)
+            local_all, f_all, dc_dh_all = _saved_views(saved, N, H)
+            d = xp.empty((N, G), dtype=dt)
+        h, c = h0, c0
+        # e^-z overflows to inf for z << 0, and 1/inf is the exact 0
         with np.errstate(over="ignore"):
             for t in (range(T - 1, -1, -1) if reverse else range(T)):
                 xp.matmul(h, w_t, out=a)
-                a += xw[t]
-                if b is not None:
-                    a += b
-                g = xp.tanh(a[:, 2 * H:3 * H])
-                # sigmoid in place, as 1 / (1 + e^-z): e^-z may overflow to inf, and 1/inf is the exact 0
-                xp.negative(a, out=a)
+                a += zx[t]
                 xp.exp(a, out=a)
                 a += 1.0
-                xp.reciprocal(a, out=a)
-                a[:, 2 * H:3 * H] = g
-                i, f, o = a[:, :H], a[:, H:2 * H], a[:, 3 * H:]
-                c_prev, c = c, f * c + i * g
+                xp.reciprocal(a, out=a)                           # sigmoid(z); sigmoid(2z) in the g columns
+                g = a[:, 2 * H:3 * H]
+                g *= 2.0
+                g -= 1.0                                          # tanh(z) = 2 sigmoid(2z) - 1
+                i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+                c_prev = c
+                c = f * c_prev
+                c += i * g
                 tc = xp.tanh(c)
                 if keep:
-                    s = saved[t]
-                    s[:, 4 * H:5 * H], s[:, 5 * H:6 * H] = f, h
-                    _, s[:, 6 * H:] = _lstm_local(a, c_prev, tc, lambda xs: xp.concatenate(xs, 1, out=s[:, :G]))
+                    h_prev[t] = h
+                    f_all[t] = f
+                    # local = (g, c_prev, i, tc) * (i', f', 1 - g^2, o'), with y' = y (1 - y) for a
+                    # sigmoid y and 1 - g^2 = (1 - g)(1 + g): both are (1 - a)(a + is_g)
+                    local = local_all[t]
+                    xp.concatenate((g, c_prev, i, tc), axis=1, out=local)
+                    xp.subtract(1.0, a, out=d)
+                    d *= a + is_g
+                    local *= d
+                    dc_dh = dc_dh_all[t]                          # o (1 - tanh^2 c)
+                    xp.multiply(tc, tc, out=dc_dh)
+                    xp.subtract(1.0, dc_dh, out=dc_dh)
+                    dc_dh *= o
                 h = out[t]
                 xp.multiply(o, tc, out=h)
         out[T] = c
-        self.saved = saved
+        if keep:
+            self.saved, self.h_prev = saved, h_prev
         return out
 
     def _recompute(self):
@@ -204,38 +246,55 @@ class _LSTMScan(Function):
         return [stack(list(col)) for col in zip(*seq)]
 
     def backward(self, grad):
+        if is_grad_enabled():
+            return self._backward_recorded(grad)
+        # nothing recorded: the same recurrence as _backward_recorded, on arrays, each step's da
+        # written straight into one pooled (T, N, 4H) array
+        xp = self.xp
         xw, w_hh = self.inputs[:2]
         T, N, G = xw.shape
         H = G // 4
-        recording = is_grad_enabled()
-        if recording:
-            f, hprev, local, dc_dh = self._recompute()
-        else:
-            s = self.saved
-            f, hprev = Tensor._wrap(s[..., 4 * H:5 * H]), Tensor._wrap(s[..., 5 * H:6 * H])
-            local, dc_dh = Tensor._wrap(s[..., :4 * H]), Tensor._wrap(s[..., 6 * H:])
+        w, g = w_hh.data, grad.data
+        local, f, dc_dh = _saved_views(self.saved, N, H)
+        das = _scratch.empty(xp, (T, N, G), g.dtype)
+        dh, dc = None, g[T]
+        for t in (range(T) if self.reverse else range(T - 1, -1, -1)):
+            dh = g[t] if dh is None else g[t] + dh
+            dc = dc + dh * dc_dh[t]
+            da = das[t]                                       # (N, 4H): i, f, g, o
+            xp.multiply(local[t].reshape(N, 4, H)[:, :3], dc[:, None], out=da.reshape(N, 4, H)[:, :3])
+            xp.multiply(local[t][:, 3 * H:], dh, out=da[:, 3 * H:])
+            dc = dc * f[t]
+            dh = da @ w
+        need = self.needs_input_grad
+        da = das.reshape(T * N, G)
+        # da^T (4H, T*N) @ h (T*N, H) lands in w_hh's layout: no transposing copy
+        grads = (das if need[0] else None,
+                 da.T @ self.h_prev.reshape(T * N, H) if need[1] else None,
+                 dh if need[2] else None, dc if need[3] else None)
+        if len(need) == 5:
+            grads += (da.sum(0) if need[4] else None,)
+        return grads
+
+    def _backward_recorded(self, grad):
+        xw, w_hh = self.inputs[:2]
+        T, N, G = xw.shape
+        H = G // 4
+        f, hprev, local, dc_dh = self._recompute()
         gh, local, dc_dh, f = _unbind(grad[:T]), _unbind(local), _unbind(dc_dh), _unbind(f)
         dh, dc = None, grad[T]
         das = [None] * T
-        # nothing recorded: each step's da is copied into one pooled (T*N, 4H) array as it comes,
-        # instead of being kept and concatenated at the end (a fresh array, and 50 kept ones)
-        stacked = None if recording else _scratch.empty(self.xp, (T * N, G), grad.dtype)
         for t in (range(T) if self.reverse else range(T - 1, -1, -1)):
             dh = gh[t] if dh is None else gh[t] + dh
             dc = dc + dh * dc_dh[t]
-            da = cat([dc, dc, dc, dh], dim=1) * local[t]                        # (N, 4H): i, f, g, o
-            if recording:
-                das[t] = da
-            else:
-                stacked[t * N:(t + 1) * N] = da.data
+            das[t] = cat([dc, dc, dc, dh], dim=1) * local[t]                  # (N, 4H): i, f, g, o
             dc = dc * f[t]
-            dh = da @ w_hh
-        da = cat(das) if recording else Tensor._wrap(stacked)                    # (T*N, 4H), time order
+            dh = das[t] @ w_hh
+        da = cat(das)                                                         # (T*N, 4H), time order
         need = self.needs_input_grad
-        gw = None
-        if need[1]:       # da^T (4H, T*N) @ h (T*N, H) lands in w_hh's layout: no transposing copy
-            gw = da.T @ hprev.reshape(T * N, H)
-        grads = (da.reshape(T, N, G) if need[0] else None, gw, dh if need[2] else None, dc if need[3] else None)
+        grads = (da.reshape(T, N, G) if need[0] else None,
+                 da.T @ hprev.reshape(T * N, H) if need[1] else None,
+                 dh if need[2] else None, dc if need[3] else None)
         if len(need) == 5:
             grads += (da.sum(0) if need[4] else None,)
         return grads
@@ -487,8 +546,8 @@ class LSTM(_RNNBase):
         return _lstm_update(z, state[1])
 
     def _layer(self, x, w_ih, w_hh, b, init, reverse):
-        # one gate for the whole recurrence (see _LSTMScan), which adds the bias at each step
-        # (a whole-sequence bias add would cost a (T, N, 4H) temporary)
+        # one gate for the whole recurrence (see _LSTMScan), which adds the bias into its pooled
+        # copy of the projection
         T, N, I = x.shape
         xw = (x.reshape(T * N, I) @ w_ih.T).reshape(T, N, -1)
         y = _LSTMScan.apply(xw, w_hh, init[0], init[1], *(() if b is None else (b,)), reverse=reverse)
