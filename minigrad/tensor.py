@@ -181,6 +181,7 @@ class Tensor:
     def retain_grad(self):
         """Keep ``.grad`` on this non-leaf tensor after backward."""
         if self.grad_fn is not None:
+            autograd.watch_outputs()
             self._retains_grad = True
 
     @property
@@ -192,6 +193,7 @@ class Tensor:
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned Tensor replaces it."""
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that does not require grad")
+        autograd.watch_outputs()
         self._hooks = (self._hooks or []) + [hook]
         return RemovableHandle(self, hook)
 

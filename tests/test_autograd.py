@@ -257,6 +257,30 @@ def test_hooks_see_and_replace_gradients():
         mg.tensor([1.0]).register_hook(lambda g: g)
 
 
+def test_a_first_hook_or_retain_grad_switches_on_output_lookups(monkeypatch):
+    """The engine skips looking up gate outputs until some tensor gets a hook or retain_grad():
+    the first one, on an intermediate, must still fire in the same backward."""
+    from minigrad import autograd
+    for register in ("hook", "retain"):
+        monkeypatch.setattr(autograd, "_watching", [False])
+        x = mg.tensor([1.0, 2.0], requires_grad=True)
+        h = x * 3.0
+        k = h + 1.0                                  # saves neither its inputs nor its output
+        seen = []
+        if register == "hook":
+            k.register_hook(lambda g: seen.append(g.tolist()) or g * 2.0)
+        else:
+            k.retain_grad()
+        (k * k).sum().backward()
+        want_k = [2.0 * v for v in k.tolist()]      # d(k^2)/dk
+        if register == "hook":
+            assert seen == [want_k]
+            assert x.grad.tolist() == [3.0 * 2.0 * g for g in want_k]
+        else:
+            assert k.grad.tolist() == want_k
+        assert autograd._watching[0]
+
+
 def test_hook_on_leaf_runs_before_accumulation():
     x = mg.tensor([1.0], requires_grad=True)
     x.register_hook(lambda g: g * 0.5)
