@@ -168,6 +168,18 @@ def median_round(runs):
     return dict(ordered[len(ordered) // 2], rounds_ms=[r["ms"] for r in runs])
 
 
+def paired_ratios(mine, ref):
+    """minigrad's ms over a peer's, round by round (they ran back to back in each round): the
+    median, min and max of those ratios, or None without two or more rounds of both."""
+    a, b = mine.get("rounds_ms"), ref.get("rounds_ms")
+    if not a or not b or len(a) != len(b) or len(a) < 2:
+        return None
+    ratios = sorted(x / y for x, y in zip(a, b))
+    mid = len(ratios) // 2
+    median = ratios[mid] if len(ratios) % 2 else (ratios[mid - 1] + ratios[mid]) / 2
+    return median, ratios[0], ratios[-1]
+
+
 def _installed(lib):
     if lib == "minigrad":                    # this checkout's, put on the workers' path by _env
         return os.path.isdir(os.path.join(ROOT, "minigrad"))
@@ -202,6 +214,22 @@ def format_tables(results, workloads, libs, skipped):
             note = f"{r['us_per_op']:.1f} us/op" if "us_per_op" in r else ""
             lines.append(f"| {w} | {lib} | {_fmt_ms(r['ms'])} | {_ratio(r['ms'], ref_t)} | "
                          f"{_ratio(r['ms'], ref_n)} | {_fmt_ms(r['cpu_ms'])} | {r['loss']:.6g} | {note} |")
+    paired = []
+    for w in workloads:
+        mine = by.get(("minigrad", w), {})
+        cells = []
+        for lib in libs:
+            if lib == "minigrad":
+                continue
+            p = paired_ratios(mine, by.get((lib, w), {}))
+            cells.append(f"{p[0]:.2f}x ({p[1]:.2f}-{p[2]:.2f})" if p else "-")
+        if any(c != "-" for c in cells):
+            paired.append(f"| {w} | " + " | ".join(cells) + " |")
+    if paired:
+        peers = [lib for lib in libs if lib != "minigrad"]
+        lines += ["", "minigrad against each peer, round by round (median ratio, and min-max over the rounds):",
+                  "", "| workload | " + " | ".join(f"vs {lib}" for lib in peers) + " |",
+                  "| --- |" + " ---: |" * len(peers)] + paired
     if "memory" in workloads:
         lines += ["", "| library | mlp peak MiB | vs numpy | convnet peak MiB | vs numpy | "
                       "RSS growth over flat steps (MiB) |",

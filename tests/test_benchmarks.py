@@ -61,3 +61,20 @@ def test_median_round_picks_the_middle_round_and_keeps_failures(bench):
     assert picked["ms"] == 2.0 and picked["rounds_ms"] == [3.0, 1.0, 2.0]
     assert run.median_round([{"ms": 1.0}, {"error": "timed out"}]) == {"error": "timed out"}
     assert run.median_round([{"peak_mib": 4.0}]) == {"peak_mib": 4.0}
+
+
+def test_paired_ratios_compare_round_by_round_and_show_in_the_table(bench):
+    run = bench[0]
+    # a slow spell in round 2 hits both libraries: round by round minigrad is 0.5x, 0.6x, 0.9x
+    mine = {"lib": "minigrad", "workload": "mlp", "ms": 6.0, "cpu_ms": 6.0, "loss": 1.0, "rounds_ms": [5.0, 12.0, 9.0]}
+    peer = {"lib": "torch", "workload": "mlp", "ms": 10.0, "cpu_ms": 10.0, "loss": 1.0, "rounds_ms": [10.0, 20.0, 10.0]}
+    median, lo, hi = run.paired_ratios(mine, peer)
+    assert (round(median, 6), round(lo, 6), round(hi, 6)) == (0.6, 0.5, 0.9)
+    assert run.paired_ratios(mine, {"rounds_ms": [1.0, 2.0]}) is None          # rounds do not match
+    assert run.paired_ratios({"rounds_ms": [1.0]}, {"rounds_ms": [2.0]}) is None  # one round: nothing to pair
+    even = run.paired_ratios({"rounds_ms": [1.0, 3.0]}, {"rounds_ms": [1.0, 1.0]})
+    assert even[0] == 2.0                                                      # mean of the middle two
+    table = run.format_tables([mine, peer], ["mlp"], ["torch", "minigrad"], [])
+    assert "| workload | vs torch |" in table and "| mlp | 0.60x (0.50-0.90) |" in table
+    assert "round by round" not in run.format_tables([dict(mine, rounds_ms=None), peer], ["mlp"],
+                                                      ["torch", "minigrad"], [])

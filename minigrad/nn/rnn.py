@@ -152,9 +152,11 @@ class _LSTMScan(Function):
     # also fills in each step's local gradients into preallocated buffers, and the backward is 7
     # array ops per step. The four activations take one sigmoid pass, 1 / (1 + e^-z), with the
     # g columns doubled, and then tanh(z) = 2 sigmoid(2z) - 1 on those: the weights and inputs are
-    # scaled by (-1, -1, -2, -1) once per pass, so e^-z needs no negation per step (20 array ops
-    # per step instead of 30; README, Performance). A float32 np.tanh over all four gates would be
-    # one op but slower than exp (45 vs 22 us on (32, 512) here). Whole-sequence temporaries come
+    # scaled by (-1, -1, -2, -1) once per pass, so e^-z needs no negation per step (22 array ops
+    # per step instead of 31; README, Performance). A float32 np.tanh over all four gates would be
+    # one op but slower than exp (45 vs 22 us on (32, 512) here). 2 sigmoid(2z) - 1 is off by about
+    # one rounding unit in absolute terms (more than np.tanh in relative terms when g is near 0);
+    # the tests hold it to the composed cells at rtol 1e-12 in float64. Whole-sequence temporaries come
     # from the work-array pool: each fresh multi-MB array costs page faults (5,200 per step once).
     # With a graph being recorded (double backward) the backward is written in Tensor ops on
     # activations rebuilt from the inputs by the composed ops (``_recompute``), so it is differentiable.
