@@ -412,7 +412,7 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
 
     # NOTE: this loop runs once per node: its lookups are bound to locals once, anomaly mode is read
     # once per pass, and the common path of _release is inlined (README, Performance)
-    anomaly, watching = _state.anomaly, _watching[0]
+    anomaly = _state.anomaly
     pop, get, wrap = grads.pop, grads.get, Tensor._wrap
     with set_grad_enabled(create_graph):
         for node in reversed(_toposort(nodes)):
@@ -431,8 +431,9 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
                 continue
             fn = node
             # fn.output, inlined, and only looked up when something reads it: a hook or retain_grad
-            # somewhere in this process, or a gate that saves its output (about 2% per node)
-            out = fn._out() if (watching or fn.saves_output) and fn._out is not None else None
+            # somewhere in this process (read per node: a backward may register the first), or a
+            # gate that saves its output (about 2% per node)
+            out = fn._out() if (_watching[0] or fn.saves_output) and fn._out is not None else None
             if out is not None and (out._hooks or out._retains_grad):
                 for hook in out._hooks or ():
                     new = hook(g)

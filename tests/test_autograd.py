@@ -281,6 +281,22 @@ def test_a_first_hook_or_retain_grad_switches_on_output_lookups(monkeypatch):
         assert autograd._watching[0]
 
 
+def test_a_hook_registered_during_backward_fires_in_that_pass(monkeypatch):
+    from minigrad import autograd
+    monkeypatch.setattr(autograd, "_watching", [False])
+    fired = []
+
+    class Tap(mg.Function):
+        saves_inputs = ()
+        def forward(self, a): return a.copy()
+        def backward(self, g):
+            self.inputs[0].register_hook(lambda gg: fired.append(gg.tolist()))
+            return g
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    Tap.apply(x * 2.0).sum().backward()
+    assert fired == [[1.0, 1.0]]
+
+
 def test_hook_on_leaf_runs_before_accumulation():
     x = mg.tensor([1.0], requires_grad=True)
     x.register_hook(lambda g: g * 0.5)

@@ -116,7 +116,7 @@ def _lstm_local(a, c_prev, tc, cat):
     """The local gradients of one LSTM step from its activations ``a`` = (i, f, g, o), on Tensors
     (``cat`` joins along the last dim): ``local`` turns (dc, dc, dc, dh) into dz for the four
     gates, and ``dc_dh`` turns dh into dc (through h = o tanh(c)). The forward computes the same
-    on arrays in place (``_LSTMScan._step_locals``)."""
+    on arrays in place (in ``_LSTMScan.forward``)."""
     H = tc.shape[-1]
     i, g = a[..., :H], a[..., 2 * H:3 * H]
     d = a * (1.0 - a)                     # sigmoid's y (1 - y), used in the i, f and o slots
@@ -160,7 +160,9 @@ class _LSTMScan(Function):
     # from the work-array pool: each fresh multi-MB array costs page faults (5,200 per step once).
     # With a graph being recorded (double backward) the backward is written in Tensor ops on
     # activations rebuilt from the inputs by the composed ops (``_recompute``), so it is differentiable.
-    saves_inputs = (1,)
+    # every input: the array backward reads only w_hh, but with create_graph _recompute rebuilds
+    # the activations from xw, h0, c0 and b too
+    saves_inputs = None
     label = "LSTMScan"
 
     def forward(self, xw, w_hh, h0, c0, b=None, reverse=False):

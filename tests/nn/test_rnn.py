@@ -413,3 +413,19 @@ def test_lstm_pooled_buffers_are_never_shared_by_live_outputs_or_gradients():
     x1.grad = None
     m(x1)[0].sum().backward()                       # the same graph again: the same gradient
     np.testing.assert_allclose(x1.grad.data, g1, rtol=1e-6)
+
+
+def test_lstm_scan_version_checks_every_input_it_may_read_again():
+    """With create_graph the scan's backward rebuilds the activations from xw, h0, c0 and b: an
+    in-place change to any of them after the forward is an error, not a silently different gradient."""
+    from minigrad.nn.rnn import _LSTMScan
+    rng = np.random.default_rng(12)
+    T, N, H = 2, 2, 3
+    for i in range(5):
+        args = [mg.tensor(rng.standard_normal(s), requires_grad=True)
+                for s in ((T, N, 4 * H), (4 * H, H), (N, H), (N, H), (4 * H,))]
+        y = _LSTMScan.apply(*args)
+        with mg.no_grad():
+            args[i].mul_(3.0)
+        with pytest.raises(RuntimeError, match=f"input {i} of gate LSTMScan"):
+            mg.grad(y.sum(), args, create_graph=True)
