@@ -116,16 +116,16 @@ def check_gradients(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
     report = GradcheckReport(analytic=analytic, numeric=[])
     for slot, i in enumerate(checked):
         x = inputs[i]
-        flat = x.data.reshape(-1)          # a view: writing it perturbs x
-        numeric = np.zeros(x.shape)
-        for k in range(flat.size):
-            orig = flat[k].item()
-            flat[k] = orig + eps
-            f_plus, log_plus = evaluate()
-            flat[k] = orig - eps
-            f_minus, log_minus = evaluate()
-            flat[k] = orig
+        data = x.data                      # written element by element: x itself is perturbed,
+        numeric = np.zeros(x.shape)        # whatever its memory layout (a flat view would copy a transpose)
+        for k in range(data.size):
             index = np.unravel_index(k, x.shape) if x.ndim else ()
+            orig = data[index].item()
+            data[index] = orig + eps
+            f_plus, log_plus = evaluate()
+            data[index] = orig - eps
+            f_minus, log_minus = evaluate()
+            data[index] = orig
             numeric[index] = (f_plus - f_minus) / (2 * eps)
             same, gates = _same_branches(log_plus, log_minus)
             if not same:

@@ -185,3 +185,12 @@ def test_kink_log_is_per_thread():
         worker.join()
         sys.setswitchinterval(interval)
     assert report.unreliable == [] and report.ok
+
+
+def test_gradcheck_perturbs_inputs_of_any_memory_layout():
+    """A column-major (transposed) input is perturbed in place too: a flat view of it would be a copy,
+    and the numerical gradient a silent 0."""
+    x = mg.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    x.data = np.asfortranarray(x.data)
+    assert mg.gradcheck(lambda x: (x * x * x[:1]).sum(), [x])
+    assert x.data.flags.f_contiguous and np.array_equal(x.data, np.arange(6.0).reshape(2, 3))
