@@ -44,6 +44,7 @@ ROUTING = {
     "Expand": "sums g over the broadcast axes",
     "SumTo": "copies g back over the summed axes",
     "MatMul": "dA = g @ B^T, dB = A^T @ g",
+    "Linear": "dx = g @ W, dW = g^T @ x, db = sum of g",
     "Reshape": "reshapes g",
     "Permute": "permutes g back",
     "Getitem": "scatters g into the selected elements",

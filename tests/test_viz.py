@@ -435,7 +435,8 @@ def test_readme_example_renders(tmp_path, monkeypatch):
     namespace = {}
     exec(compile(mlp, "README.md", "exec"), namespace)
     src = namespace["dot"].source
-    for words in ('label="0: Linear"', 'label="1: ReLU"', 'label="2: Linear"', "0.weight.T", "2.bias"):
+    for words in ('label="0: Linear"', 'label="1: ReLU"', 'label="2: Linear"', "0.weight", "2.bias",
+                  "dW = g^T @ x"):
         assert words in src, words
     assert "<svg" in namespace["dot"].pipe(format="svg").decode()
 
@@ -449,7 +450,7 @@ def test_make_pictures_draws_the_readme_pictures(tmp_path):
         assert (tmp_path / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert "<svg" in (tmp_path / f"{name}.svg").read_text()
     mlp = (tmp_path / "mlp_graph.svg").read_text()
-    for words in ("0: Linear", "1: ReLU", "2: Linear", "0.weight.T", "dead units: 1/4", "loss"):
+    for words in ("0: Linear", "1: ReLU", "2: Linear", "0.weight", "dW = g^T @ x", "dead units: 1/4", "loss"):
         assert words in mlp, words
 
 

@@ -12,7 +12,7 @@ from .. import backend
 from ..autograd import no_grad
 from ..ops import ShapeError
 from ..tensor import Tensor, _generator, where
-from .fused import BatchNorm, BinaryCrossEntropy, SoftmaxCrossEntropy
+from .fused import BatchNorm, BinaryCrossEntropy, LinearGate, SoftmaxCrossEntropy
 
 
 def _tensor(x, like=None):
@@ -31,8 +31,11 @@ def linear(input, weight, bias=None):
     if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
         raise ShapeError(f"linear: expected input with last dimension {weight.shape[1]} (in_features), "
                          f"got shape {input.shape}")
-    out = input @ weight.T
-    return out + bias if bias is not None else out
+    dtypes = {input.data.dtype, weight.data.dtype} | ({bias.data.dtype} if bias is not None else set())
+    if len(dtypes) > 1:                      # mixed dtypes: the composed ops promote as PyTorch does
+        out = input @ weight.T
+        return out + bias if bias is not None else out
+    return LinearGate.apply(input, weight, bias) if bias is not None else LinearGate.apply(input, weight)
 
 
 # ***** activations *****

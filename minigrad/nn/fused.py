@@ -1,4 +1,4 @@
-"""The fused gates of minigrad.nn: softmax cross-entropy, batch norm and binary cross-entropy.
+"""The fused gates of minigrad.nn: linear, softmax cross-entropy, batch norm and binary cross-entropy.
 
 Each is one gate with its own local gradient (the notes' "group gates into one gate"), so it must
 earn its place: each says why in a ``# NOTE:``. Their ``backward`` is written once, in Tensor ops.
@@ -14,6 +14,54 @@ from ..tensor import Tensor
 
 def _const(array):
     return Tensor._wrap(array)
+
+
+# ***** linear: x @ W^T + b *****
+
+class LinearGate(Function):
+    """x @ W^T + b for x (*, in), W (out, in) and an optional b: PyTorch's ``addmm`` as one gate."""
+    # NOTE: fused for speed: one gate instead of three (W.T, @, + b), the bias added in place into
+    # the product, and a first-order backward of two products and a sum on arrays. In a train step
+    # each GEMM evicts the interpreter's working set from the core's caches, so the Python work of
+    # every gate after it costs 3-5x its isolated time (README, Performance).
+    saves_inputs = (0, 1)          # x and W; b's value is never read
+    label = "Linear"
+
+    def forward(self, x, w, b=None):
+        out = x @ w.T
+        if b is not None:
+            if b.shape == out.shape[-1:] and self.xp.result_type(out, b) == out.dtype:
+                out += b                                      # in place: the product is a fresh array
+            else:
+                out = out + b
+        return out
+
+    def backward(self, g):
+        x, w = self.inputs[0], self.inputs[1]
+        if not is_grad_enabled():         # first order: the same expressions on the raw arrays
+            g, x, w = g.data, x.data, w.data
+        return _linear_grads(g, x, w, self.inputs[1].data, self.needs_input_grad,
+                             self.inputs[2].shape if len(self.inputs) == 3 else None)
+
+
+def _linear_grads(g, x, w, w_array, need, bias_shape):
+    """dx = g W, dW = g^T x (summed over every leading axis of x) and db = sum of g, on Tensors
+    (recorded, so differentiable) or arrays alike."""
+    n_out, n_in = w_array.shape
+    g2 = g.reshape(-1, n_out)
+    gx = (g2 @ w).reshape(x.shape) if need[0] else None
+    gw = None
+    if need[1]:
+        x2 = x.reshape(-1, n_in)
+        # NOTE: dW comes out laid out as W (C- or column-major): no transposing copy in the optimizer
+        flags = w_array.flags
+        gw = (x2.T @ g2).T if flags.f_contiguous and not flags.c_contiguous else g2.T @ x2
+    if bias_shape is None:
+        return gx, gw
+    gb = None
+    if need[2]:
+        gb = g2.sum(0) if bias_shape == (n_out,) else g    # other shapes: the engine sums g down
+    return gx, gw, gb
 
 
 # ***** softmax cross-entropy *****

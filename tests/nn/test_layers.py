@@ -82,6 +82,60 @@ def test_linear_gradcheck(lead, fin, fout, bias):
         assert mg.gradcheck(lambda x, w: F.linear(x, w), [x, w])
 
 
+@given(lead=shapes(min_dims=0, max_dims=2, max_side=3), fin=st.integers(1, 4), fout=st.integers(1, 3),
+       column_major=st.booleans())
+def test_linear_gradgradcheck(lead, fin, fout, column_major):
+    """The fused gate's recorded backward is differentiable (double backward, float64)."""
+    x = mg.randn(*lead, fin, dtype="float64", requires_grad=True)
+    w = mg.randn(fout, fin, dtype="float64", requires_grad=True)
+    if column_major:
+        w.data = np.asfortranarray(w.data)          # as a transposed (in, out) array would be
+    b = mg.randn(fout, dtype="float64", requires_grad=True)
+    assert mg.gradgradcheck(lambda x, w, b: F.linear(x, w, b), [x, w, b])
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_linear_is_one_gate_and_matches_the_composed_ops(order):
+    """x @ W.T + b as one gate: the same values and gradients as the three composed gates, and dW laid
+    out as W (C or column-major), so the optimizer's in-place update needs no transposing copy."""
+    r = rng(3)
+    x0, w0, b0 = r.standard_normal((6, 5)), r.standard_normal((4, 5)), r.standard_normal(4)
+    grads = []
+    for fused in (True, False):
+        x, b = mg.tensor(x0, requires_grad=True), mg.tensor(b0, requires_grad=True)
+        w = mg.tensor(w0, requires_grad=True)
+        w.data = np.asarray(w0, order=order)
+        y = F.linear(x, w, b) if fused else x @ w.T + b
+        if fused:
+            assert y.grad_fn.label == "Linear" and [t is s for t, s in zip(y.grad_fn.inputs, (x, w, b))] == [True] * 3
+        (y * y).sum().backward()
+        grads.append((npy(y), npy(x.grad), npy(w.grad), npy(b.grad)))
+        if fused:
+            assert w.grad.data.flags[order + "_CONTIGUOUS"]
+    for ours, composed in zip(*grads):
+        np.testing.assert_allclose(ours, composed, rtol=1e-12)
+
+
+def test_linear_bias_that_broadcasts_and_mixed_dtypes():
+    r = rng(4)
+    x = mg.tensor(r.standard_normal((2, 3, 5)), requires_grad=True)
+    w = mg.tensor(r.standard_normal((4, 5)), requires_grad=True)
+    b = mg.tensor(r.standard_normal((3, 1)), requires_grad=True)      # broadcasts against (2, 3, 4)
+    F.linear(x, w, b).sum().backward()
+    np.testing.assert_allclose(npy(b.grad), np.full((3, 1), 2 * 4.0))
+    y = F.linear(mg.ones(2, 5, dtype="float32"), mg.ones(4, 5, dtype="float64"))
+    assert y.dtype == np.float64 and np.all(npy(y) == 5)
+
+
+def test_linear_input_changed_in_place_before_backward_is_an_error():
+    x = mg.randn(3, 4, dtype="float64", requires_grad=True) * 1.0
+    y = F.linear(x, mg.randn(2, 4, dtype="float64", requires_grad=True))
+    with mg.no_grad():
+        x.mul_(2.0)
+    with pytest.raises(RuntimeError, match="input 0 of gate Linear"):
+        y.sum().backward()
+
+
 # ***** Maxout *****
 
 def test_maxout_is_the_max_over_its_linear_pieces():
