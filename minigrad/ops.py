@@ -36,27 +36,33 @@ class Neg(Function):
     """-x; local gradient -1."""
     saves_inputs = ()
     def forward(self, x): return -x
-    def backward(self, g): return -g
+    def backward(self, g): return -self.operands(g)[0]
 
 
 class Exp(Function):
     """e^x; local gradient e^x, read from the saved output."""
     saves_inputs, saves_output = (), True
     def forward(self, x): return self.xp.exp(x)
-    def backward(self, g): return g * self.output                       # d/dx e^x = e^x
+    def backward(self, g):
+        g, y = self.operands(g, self.output)
+        return g * y                                                    # d/dx e^x = e^x
 
 
 class Log(Function):
     """ln x; local gradient 1/x."""
     def forward(self, x): return self.xp.log(x)
-    def backward(self, g): return g / self.inputs[0]                    # 1/x
+    def backward(self, g):
+        g, x = self.operands(g, self.inputs[0])
+        return g / x                                                    # 1/x
 
 
 class Sqrt(Function):
     """sqrt(x); local gradient 1 / (2 sqrt(x)), read from the saved output."""
     saves_inputs, saves_output = (), True
     def forward(self, x): return self.xp.sqrt(x)
-    def backward(self, g): return g / (self.output * 2.0)               # 1 / (2 sqrt(x))
+    def backward(self, g):
+        g, y = self.operands(g, self.output)
+        return g / (y * 2.0)                                            # 1 / (2 sqrt(x))
 
 
 class Sin(Function):
@@ -71,18 +77,25 @@ class Cos(Function):
     def backward(self, g): return -g * self.inputs[0].sin()
 
 
+def _tanh_grad(g, y):
+    """g * (1 - y^2), tanh's local gradient applied to g, on arrays."""
+    return g * (1 - y * y)
+
+
 class Tanh(Function):
     """tanh x; local gradient 1 - tanh^2 x (applied by TanhGrad)."""
     saves_inputs, saves_output = (), True
     def forward(self, x): return self.xp.tanh(x)
-    def backward(self, g): return TanhGrad.apply(g, self.output)        # g * (1 - tanh^2)
+    def backward(self, g):
+        g, y = self.operands(g, self.output)
+        return _tanh_grad(g, y) if backend.is_array(g) else TanhGrad.apply(g, y)     # g * (1 - tanh^2)
 
 
 class TanhGrad(Function):
     """``g * (1 - y^2)``: tanh's local gradient applied to ``g``, given its output ``y``."""
     # NOTE: fused for speed: one gate instead of three (y*y, 1 - ., g * .) in every backward through
     # tanh; its own backward keeps second derivatives exact (as Chainer's TanhGrad).
-    def forward(self, g, y): return g * (1 - y * y)
+    def forward(self, g, y): return _tanh_grad(g, y)
     def backward(self, gg):
         g, y = self.inputs
         return (gg * (1.0 - y * y) if self.needs_input_grad[0] else None,
@@ -101,7 +114,7 @@ class Sigmoid(Function):
         return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
     def backward(self, g):
-        y = self.output
+        g, y = self.operands(g, self.output)
         return g * y * (1.0 - y)
 
 
@@ -232,14 +245,14 @@ class Sub(Function):
     def forward(self, a, b): return a - b
     def backward(self, g):
         return (g if self.needs_input_grad[0] else None,
-                -g if self.needs_input_grad[1] else None)
+                -self.operands(g)[0] if self.needs_input_grad[1] else None)
 
 
 class Mul(Function):
     """a * b; the mul gate swaps its inputs: da = g b, db = g a."""
     def forward(self, a, b): return a * b
     def backward(self, g):
-        a, b = self.inputs                                              # the mul gate swaps its inputs
+        g, a, b = self.operands(g, *self.inputs)                       # the mul gate swaps its inputs
         return (g * b if self.needs_input_grad[0] else None,
                 g * a if self.needs_input_grad[1] else None)
 
@@ -248,7 +261,7 @@ class Div(Function):
     """a / b; local gradients 1/b and -a/b^2."""
     def forward(self, a, b): return a / b
     def backward(self, g):
-        a, b = self.inputs
+        g, a, b = self.operands(g, *self.inputs)
         ga = g / b if self.needs_input_grad[0] else None
         gb = -(g * a) / (b * b) if self.needs_input_grad[1] else None  # d(a/b)/db = -a/b^2
         return ga, gb
@@ -263,7 +276,7 @@ class PowScalar(Function):
         return x ** p
 
     def backward(self, g):
-        x, p = self.inputs[0], self.p
+        (g, x), p = self.operands(g, self.inputs[0]), self.p
         if p == 0:
             return g * 0.0                                              # not 0 * x^-1 (NaN at x = 0)
         if p == 2:
@@ -382,7 +395,7 @@ class Reshape(Function):
             raise ShapeError(f"cannot reshape a tensor of shape {x.shape} ({x.size} elements) "
                              f"into shape {tuple(shape)}") from None
 
-    def backward(self, g): return g.reshape(self.in_shape)
+    def backward(self, g): return self.operands(g)[0].reshape(self.in_shape)
 
 
 class Permute(Function):
@@ -563,11 +576,12 @@ class MatMul(Function):
     def backward(self, g):
         a, b = self.inputs
         if a.ndim == 2 and b.ndim == 2:                                 # the common case: dW = X^T dY
+            flags = b.data.flags
+            g, a, b = self.operands(g, a, b)
             gb = None
             if self.needs_input_grad[1]:
                 # NOTE: b is usually a transposed weight (x @ W.T, column-major): then (g^T x)^T gives
                 # the same values laid out as W itself, so no transposing copy of dW follows
-                flags = b.data.flags
                 gb = (g.T @ a).T if flags.f_contiguous and not flags.c_contiguous else a.T @ g
             return (g @ b.T if self.needs_input_grad[0] else None, gb)
         # NOTE: 1-D operands are promoted to matrices as numpy does, then the extra axis dropped

@@ -519,3 +519,38 @@ def test_leaf_grads_never_alias_each_other_or_the_root_gradient_through_views():
     w.T.backward(G)                     # the root gradient is the user's array: never aliased
     w.grad.data += 5
     np.testing.assert_array_equal(G, np.ones((3, 2)))
+
+
+def test_first_order_rules_run_on_arrays_with_the_tensor_ops_dtype_rules():
+    """On a first-order pass, rules read their operands as raw arrays (no gates are made), unless
+    their dtypes differ: then the Tensor ops' promotion applies (float32 * int64 stays float32)."""
+    from minigrad import autograd
+
+    class ScaleBy(mg.Function):              # a user gate with an integer operand
+        def forward(self, x, k): return x * k.astype(x.dtype)
+        def backward(self, g):
+            g, x, k = self.operands(g, *self.inputs)
+            return g * k, None
+    made = []
+    real = autograd.Function.apply.__func__
+
+    def counting(cls, *a, **k):
+        made.append(cls.__name__)
+        return real(cls, *a, **k)
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * 3.0).tanh() / x
+    flowing = []
+    y.register_hook(lambda g: flowing.append(g.dtype))    # the gradient as it flows, before any cast
+    z = ScaleBy.apply(y, mg.tensor([3, 4]))
+    loss = (z * z).sum()
+    try:
+        autograd.Function.apply = classmethod(counting)
+        loss.backward()
+    finally:
+        autograd.Function.apply = classmethod(real)
+    assert flowing == [np.float32] and x.grad.dtype == np.float32
+    assert "Mul" in made and not {"TanhGrad", "Div"} & set(made)   # only the int64 operand's rule
+    yv = np.tanh(np.float32(3.0) * x.data) / x.data
+    gy = 2 * yv * np.array([9.0, 16.0])
+    gx = gy * (3.0 * (1 - np.tanh(3.0 * x.data) ** 2) / x.data - yv / x.data)
+    np.testing.assert_allclose(x.grad.data, gx, rtol=1e-5)

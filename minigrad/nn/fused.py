@@ -37,9 +37,7 @@ class LinearGate(Function):
         return out
 
     def backward(self, g):
-        x, w = self.inputs[0], self.inputs[1]
-        if not is_grad_enabled():         # first order: the same expressions on the raw arrays
-            g, x, w = g.data, x.data, w.data
+        g, x, w = self.operands(g, self.inputs[0], self.inputs[1])   # arrays on a first-order pass
         return _linear_grads(g, x, w, self.inputs[1].data, self.needs_input_grad,
                              self.inputs[2].shape if len(self.inputs) == 3 else None)
 
