@@ -133,7 +133,17 @@ class ReLU(Function):
         mask[...] = above
         return xp.multiply(x, mask, out=_work.empty_like(xp, x))       # x * 0 keeps a NaN, as torch
 
-    def backward(self, g): return _MaskGrad.apply(g, mask=self.mask)   # the gate passes or blocks
+    def backward(self, g):                                              # the gate passes or blocks
+        (g,) = self.operands(g)
+        return _masked(g, self.mask) if backend.is_array(g) else _MaskGrad.apply(g, mask=self.mask)
+
+
+def _masked(g, mask):
+    """``g * mask`` on arrays, written into a work array when the dtype allows."""
+    xp = backend.get_array_module(g)
+    if xp.result_type(g, mask) != g.dtype:
+        return g * mask
+    return xp.multiply(g, mask, out=_work.empty_like(xp, g))
 
 
 class _MaskGrad(Function):
@@ -142,10 +152,7 @@ class _MaskGrad(Function):
 
     def forward(self, g, mask=None):
         self.mask = mask
-        xp = self.xp
-        if xp.result_type(g, mask) != g.dtype:
-            return g * mask
-        return xp.multiply(g, mask, out=_work.empty_like(xp, g))
+        return _masked(g, mask)
 
     def backward(self, gg): return _MaskGrad.apply(gg, mask=self.mask)   # linear in g
 
