@@ -26,16 +26,22 @@ def _tensor(x, like=None):
 
 def linear(input, weight, bias=None):
     """x @ W^T + b, with W of shape (out_features, in_features) as in PyTorch."""
+    input, weight = _tensor(input), _tensor(weight)
     if weight.ndim != 2:
         raise ShapeError(f"linear: weight must be 2-D (out_features, in_features), got shape {weight.shape}")
     if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
         raise ShapeError(f"linear: expected input with last dimension {weight.shape[1]} (in_features), "
                          f"got shape {input.shape}")
-    dtypes = {input.data.dtype, weight.data.dtype} | ({bias.data.dtype} if bias is not None else set())
-    if len(dtypes) > 1:                      # mixed dtypes: the composed ops promote as PyTorch does
-        out = input @ weight.T
-        return out + bias if bias is not None else out
-    return LinearGate.apply(input, weight, bias) if bias is not None else LinearGate.apply(input, weight)
+    if bias is None:
+        if input.data.dtype == weight.data.dtype:
+            return LinearGate.apply(input, weight)
+        return input @ weight.T             # mixed dtypes: the composed ops promote as PyTorch does
+    if backend.is_array(bias):
+        bias = _tensor(bias, input)
+    if (isinstance(bias, Tensor) and bias.shape == weight.shape[:1]
+            and input.data.dtype == weight.data.dtype == bias.data.dtype):
+        return LinearGate.apply(input, weight, bias)
+    return input @ weight.T + bias          # a scalar bias, one that broadcasts further, or mixed dtypes
 
 
 # ***** activations *****

@@ -6,6 +6,8 @@ During first-order backprop (grad mode off) it reads the arrays that forward sav
 engine records the backward pass (``create_graph=True``) it rebuilds those intermediate values from
 the input Tensors, so that the gradient is itself differentiable and double backward is exact.
 """
+import math
+
 import numpy as np
 
 from ..autograd import Function, is_grad_enabled
@@ -19,7 +21,7 @@ def _const(array):
 # ***** linear: x @ W^T + b *****
 
 class LinearGate(Function):
-    """x @ W^T + b for x (*, in), W (out, in) and an optional b: PyTorch's ``addmm`` as one gate."""
+    """x @ W^T + b for x (*, in), W (out, in) and an optional b (out,): PyTorch's ``addmm`` as one gate."""
     # NOTE: fused for speed: one gate instead of three (W.T, @, + b), the bias added in place into
     # the product, and a first-order backward of two products and a sum on arrays. In a train step
     # each GEMM evicts the interpreter's working set from the core's caches, so the Python work of
@@ -30,7 +32,7 @@ class LinearGate(Function):
     def forward(self, x, w, b=None):
         out = x @ w.T
         if b is not None:
-            if b.shape == out.shape[-1:] and self.xp.result_type(out, b) == out.dtype:
+            if self.xp.result_type(out, b) == out.dtype:
                 out += b                                      # in place: the product is a fresh array
             else:
                 out = out + b
@@ -38,28 +40,25 @@ class LinearGate(Function):
 
     def backward(self, g):
         g, x, w = self.operands(g, self.inputs[0], self.inputs[1])   # arrays on a first-order pass
-        return _linear_grads(g, x, w, self.inputs[1].data, self.needs_input_grad,
-                             self.inputs[2].shape if len(self.inputs) == 3 else None)
+        return _linear_grads(g, x, w, self.inputs[1].data, self.needs_input_grad)
 
 
-def _linear_grads(g, x, w, w_array, need, bias_shape):
+def _linear_grads(g, x, w, w_array, need):
     """dx = g W, dW = g^T x (summed over every leading axis of x) and db = sum of g, on Tensors
     (recorded, so differentiable) or arrays alike."""
     n_out, n_in = w_array.shape
-    g2 = g.reshape(-1, n_out)
+    rows = math.prod(x.shape[:-1])                  # not -1: a reshape of 0 elements needs the sizes
+    g2 = g.reshape(rows, n_out)
     gx = (g2 @ w).reshape(x.shape) if need[0] else None
     gw = None
     if need[1]:
-        x2 = x.reshape(-1, n_in)
+        x2 = x.reshape(rows, n_in)
         # NOTE: dW comes out laid out as W (C- or column-major): no transposing copy in the optimizer
         flags = w_array.flags
         gw = (x2.T @ g2).T if flags.f_contiguous and not flags.c_contiguous else g2.T @ x2
-    if bias_shape is None:
+    if len(need) == 2:
         return gx, gw
-    gb = None
-    if need[2]:
-        gb = g2.sum(0) if bias_shape == (n_out,) else g    # other shapes: the engine sums g down
-    return gx, gw, gb
+    return gx, gw, (g2.sum(0) if need[2] else None)
 
 
 # ***** softmax cross-entropy *****

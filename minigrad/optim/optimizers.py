@@ -4,6 +4,7 @@ Each rule works on the raw arrays of a parameter (``x``) and its gradient (``g``
 follows PyTorch 2's arithmetic step for step, so a minigrad model and a torch model with the same
 weights and gradients follow the same trajectory. Each docstring maps PyTorch's form to the notes'.
 """
+from ..tensor import Tensor
 from .optimizer import Optimizer, in_pieces
 
 
@@ -61,8 +62,8 @@ class SGD(Optimizer):
             return in_pieces(step, p.data, g)
         state = self.state[p]
         first = state.get("momentum_buffer") is None
-        if first:
-            state["momentum_buffer"] = self._zeros_like(p)
+        if first:                                            # b = g: the gradient's dtype, as PyTorch
+            state["momentum_buffer"] = Tensor._wrap(p.xp.empty_like(g))
 
         def step(x, g, buf):
             g = _decay_grad(x, g, group)

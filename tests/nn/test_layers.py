@@ -127,6 +127,27 @@ def test_linear_bias_that_broadcasts_and_mixed_dtypes():
     assert y.dtype == np.float64 and np.all(npy(y) == 5)
 
 
+@pytest.mark.parametrize("x_shape,w_shape,b", [
+    ((5,), (3, 5), "wider"), ((1, 5), (3, 5), "wider"),       # a bias that broadcasts to more rows than x
+    ((4, 3), (0, 3), None), ((4, 0), (3, 0), None), ((0, 3), (2, 3), "numpy"), ((2, 3), (4, 3), 0.5),
+])
+def test_linear_edge_cases_match_the_composed_ops(x_shape, w_shape, b):
+    """Zero-size features or batches, non-Tensor biases, and biases that broadcast further: the same
+    values and gradients as x @ W.T + b."""
+    r = rng(5)
+    x0, w0 = r.standard_normal(x_shape), r.standard_normal(w_shape)
+    b0 = {"wider": r.standard_normal((2, w_shape[0])), "numpy": r.standard_normal(w_shape[0])}.get(b, b)
+    results = []
+    for fused in (True, False):
+        x, w = mg.tensor(x0, requires_grad=True), mg.tensor(w0, requires_grad=True)
+        bias = mg.tensor(b0, requires_grad=True) if b == "wider" else b0
+        y = F.linear(x, w, bias) if fused else (x @ w.T + bias if bias is not None else x @ w.T)
+        (y * y).sum().backward()
+        results.append([npy(y), npy(x.grad), npy(w.grad)] + ([npy(bias.grad)] if b == "wider" else []))
+    for ours, composed in zip(*results):
+        np.testing.assert_allclose(ours, composed, rtol=1e-12)
+
+
 def test_linear_input_changed_in_place_before_backward_is_an_error():
     x = mg.randn(3, 4, dtype="float64", requires_grad=True) * 1.0
     y = F.linear(x, mg.randn(2, 4, dtype="float64", requires_grad=True))

@@ -242,6 +242,15 @@ def test_updates_in_cache_sized_pieces_equal_whole_array_updates(cls, kwargs, mo
         np.testing.assert_array_equal(a, b)
 
 
+def test_sgd_momentum_buffer_takes_the_gradients_dtype_as_pytorch():
+    x = mg.tensor(np.ones(3, np.float32), requires_grad=True)
+    x.grad = mg.tensor(np.full(3, 0.1))                          # float64, set by hand
+    opt = SGD([x], lr=0.1, momentum=0.9)
+    opt.step()
+    buf = opt.state[x]["momentum_buffer"]
+    assert buf.dtype == np.float64 and np.all(buf.data == 0.1) and x.dtype == np.float32
+
+
 def test_in_pieces_splits_only_arrays_laid_out_alike():
     from minigrad.optim.optimizer import _PIECE_BYTES, in_pieces
     n = _PIECE_BYTES // 8                                       # float64 elements per piece
