@@ -569,6 +569,13 @@ class Pad(Function):
 
 # ***** matmul *****
 
+def matmul_laid_out_like(p, q, like):
+    """p @ q (Tensors or arrays) in the memory layout of the array ``like``: computed as
+    (q^T p^T)^T when ``like`` is column-major, so a weight's gradient needs no transposing copy."""
+    flags = like.flags
+    return (q.T @ p.T).T if flags.f_contiguous and not flags.c_contiguous else p @ q
+
+
 class MatMul(Function):
     """a @ b with numpy's rules (batched, 1-D); local gradients g b^T and a^T g."""
     def forward(self, a, b):
@@ -583,13 +590,11 @@ class MatMul(Function):
     def backward(self, g):
         a, b = self.inputs
         if a.ndim == 2 and b.ndim == 2:                                 # the common case: dW = X^T dY
-            flags = b.data.flags
+            b_array = b.data
             g, a, b = self.operands(g, a, b)
-            gb = None
-            if self.needs_input_grad[1]:
-                # NOTE: b is usually a transposed weight (x @ W.T, column-major): then (g^T x)^T gives
-                # the same values laid out as W itself, so no transposing copy of dW follows
-                gb = (g.T @ a).T if flags.f_contiguous and not flags.c_contiguous else a.T @ g
+            # NOTE: b is usually a transposed weight (x @ W.T, column-major): then its gradient comes
+            # out laid out as W itself, so no transposing copy of dW follows
+            gb = matmul_laid_out_like(a.T, g, b_array) if self.needs_input_grad[1] else None
             return (g @ b.T if self.needs_input_grad[0] else None, gb)
         # NOTE: 1-D operands are promoted to matrices as numpy does, then the extra axis dropped
         a2 = a if a.ndim > 1 else a.reshape(1, -1)

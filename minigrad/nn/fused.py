@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from ..autograd import Function, is_grad_enabled
+from ..ops import matmul_laid_out_like
 from ..tensor import Tensor
 
 
@@ -52,10 +53,8 @@ def _linear_grads(g, x, w, w_array, need):
     gx = (g2 @ w).reshape(x.shape) if need[0] else None
     gw = None
     if need[1]:
-        x2 = x.reshape(rows, n_in)
-        # NOTE: dW comes out laid out as W (C- or column-major): no transposing copy in the optimizer
-        flags = w_array.flags
-        gw = (x2.T @ g2).T if flags.f_contiguous and not flags.c_contiguous else g2.T @ x2
+        # dW laid out as W (C- or column-major): no transposing copy in the optimizer
+        gw = matmul_laid_out_like(g2.T, x.reshape(rows, n_in), w_array)
     if len(need) == 2:
         return gx, gw
     return gx, gw, (g2.sum(0) if need[2] else None)
