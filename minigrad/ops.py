@@ -125,13 +125,13 @@ class ReLU(Function):
     def forward(self, x):
         xp = self.xp
         # NOTE: large arrays come from backend.work_arrays and keep x's layout (speed: no page faults
-        # on fresh memory; see WorkArrayPool). The mask is in x's dtype: a float multiply is ~2x a
-        # multiply by bools, which numpy casts on the fly.
-        above = xp.greater(x, 0, out=_work.empty_like(xp, x, bool))
-        record_kink("ReLU", above)
-        self.mask = mask = _work.empty_like(xp, x)
-        mask[...] = above
-        return xp.multiply(x, mask, out=_work.empty_like(xp, x))       # x * 0 keeps a NaN, as torch
+        # on fresh memory). The mask stays bool: these passes are bound by memory traffic, and a bool
+        # mask is a quarter of a float one (backward's multiply casts it on the fly).
+        y = xp.maximum(x, 0, out=_work.empty_like(xp, x))              # max keeps a NaN, as torch
+        # y != 0 is x > 0, or x NaN: PyTorch passes the gradient there too (it blocks where x <= 0)
+        self.mask = passes = xp.not_equal(y, 0, out=_work.empty_like(xp, x, bool))
+        record_kink("ReLU", passes)
+        return y
 
     def backward(self, g):                                              # the gate passes or blocks
         (g,) = self.operands(g)

@@ -152,6 +152,20 @@ def test_gradient_at_kink_matches_torch(name):
     np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_relu_of_nan_and_infinities_matches_torch(dtype):
+    """relu keeps a NaN (max with 0 propagates it) and blocks its gradient (NaN > 0 is false)."""
+    torch = pytest.importorskip("torch")
+    values = [float("nan"), -float("inf"), float("inf"), -0.0, 0.0, -2.0, 3.0]
+    x = mg.tensor(values, dtype=dtype, requires_grad=True)
+    t = torch.tensor(values, dtype=getattr(torch, dtype), requires_grad=True)
+    y, ty = x.relu(), torch.relu(t)
+    np.testing.assert_array_equal(y.detach().numpy(), ty.detach().numpy())
+    y.backward(mg.ones(len(values), dtype=dtype))
+    ty.backward(torch.ones(len(values), dtype=getattr(torch, dtype)))
+    np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
+
+
 def test_maximum_tie_splits_like_torch():
     torch = pytest.importorskip("torch")
     a, b = mg.tensor([1.0, 2.0, 3.0], requires_grad=True), mg.tensor([1.0, 5.0, 0.0], requires_grad=True)

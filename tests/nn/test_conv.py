@@ -104,6 +104,41 @@ def test_conv2d_double_backward():
                             [x2, w, b])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_conv2d_bias_and_weight_gradients_agree_on_every_backward_path(dtype):
+    """The bias rides in the multiply (a row of ones in X_col): the first-order backward takes dW and
+    db from one multiply, create_graph takes them from gates, a frozen weight leaves db alone. All
+    three give db = the upstream gradient summed over (N, OH, OW), and the same dW."""
+    rng = np.random.default_rng(5)
+    xv, wv, bv = rng.standard_normal((3, 2, 6, 5)), rng.standard_normal((4, 2, 3, 2)), rng.standard_normal(4)
+    up = rng.standard_normal((3, 4, 3, 6))                    # the output's shape: stride (2, 1), padding 1
+    tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-10)
+
+    def run(w_grad, create_graph):
+        x = mg.tensor(xv.astype(dtype), requires_grad=True)
+        w = mg.tensor(wv.astype(dtype), requires_grad=w_grad)
+        b = mg.tensor(bv.astype(dtype), requires_grad=True)
+        loss = (conv2d(x, w, b, stride=(2, 1), padding=1) * mg.tensor(up.astype(dtype))).sum()
+        wrt = [x, w, b] if w_grad else [x, b]
+        return [g.detach().numpy() for g in mg.grad(loss, wrt, create_graph=create_graph)]
+
+    first, recorded, frozen = run(True, False), run(True, True), run(False, False)
+    np.testing.assert_allclose(first[2], up.sum(axis=(0, 2, 3)), **tol)
+    for got in (recorded, [frozen[0], None, frozen[1]]):
+        for a, b in zip(first, got):
+            if b is not None:
+                np.testing.assert_allclose(b, a, **tol)
+    # dW against the loop reference: d/dW of sum(up * conv) is sum over outputs of up * field
+    eps, w_num = 1e-6, np.zeros_like(wv)
+    for idx in np.ndindex(wv.shape):
+        d = np.zeros_like(wv)
+        d[idx] = eps
+        hi = ref_conv2d(xv, wv + d, bv, (2, 1), (1, 1), (1, 1))
+        lo = ref_conv2d(xv, wv - d, bv, (2, 1), (1, 1), (1, 1))
+        w_num[idx] = ((hi - lo) * up).sum() / (2 * eps)
+    np.testing.assert_allclose(first[1], w_num, rtol=1e-3 if dtype == np.float32 else 1e-6, atol=1e-3)
+
+
 def test_notes_numpy_example_V_entries():
     """The notes' X.shape (11, 11, 4), F=5, S=2, P=0: V[0,0,0] = sum(X[:5,:5,:] * W0) + b0, ..."""
     rng = np.random.default_rng(2)
