@@ -154,7 +154,8 @@ def test_gradient_at_kink_matches_torch(name):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_relu_of_nan_and_infinities_matches_torch(dtype):
-    """relu keeps a NaN (max with 0 propagates it) and blocks its gradient (NaN > 0 is false)."""
+    """relu keeps a NaN (max with 0 propagates it) and passes its gradient (PyTorch blocks only where
+    the output is <= 0, and NaN <= 0 is false)."""
     torch = pytest.importorskip("torch")
     values = [float("nan"), -float("inf"), float("inf"), -0.0, 0.0, -2.0, 3.0]
     x = mg.tensor(values, dtype=dtype, requires_grad=True)
@@ -164,6 +165,28 @@ def test_relu_of_nan_and_infinities_matches_torch(dtype):
     y.backward(mg.ones(len(values), dtype=dtype))
     ty.backward(torch.ones(len(values), dtype=getattr(torch, dtype)))
     np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
+
+
+@settings(max_examples=30, deadline=None)
+@given(rows=st.integers(1, 4), extra=st.integers(0, 300), layout=st.sampled_from(["C", "T", "strided"]),
+       dtype=st.sampled_from(["float32", "float64"]), seed=st.integers(0, 2**16))
+def test_relu_of_large_arrays_in_any_layout_is_maximum_with_zero(rows, extra, layout, dtype, seed):
+    """Big arrays take relu's row-wise path (whole rows of a cached zero row, then a tail): values
+    equal maximum(x, 0) with NaN kept, the gradient passes where x > 0 or x is NaN, for a C-ordered,
+    a transposed and a strided input."""
+    rng = np.random.default_rng(seed)
+    base = rng.standard_normal((128, rows * 128 + extra + 1)).astype(dtype)
+    base.flat[rng.integers(0, base.size, 40)] = rng.choice([np.nan, np.inf, -np.inf, -0.0, 0.0], 40)
+    a = {"C": base, "T": base.T, "strided": base[:, ::2]}[layout]
+    leaf = mg.tensor(base, requires_grad=True)
+    x = {"C": leaf, "T": leaf.T, "strided": leaf[:, ::2]}[layout]       # views keep the layout
+    assert x.data.flags.c_contiguous == (layout == "C")
+    x.retain_grad()
+    y = x.relu()
+    np.testing.assert_array_equal(y.detach().numpy(), np.maximum(a, 0))
+    g = rng.standard_normal(a.shape).astype(dtype)
+    y.backward(mg.tensor(g))
+    np.testing.assert_array_equal(x.grad.numpy(), np.where(a > 0, g, 0) + np.where(np.isnan(a), g, 0))
 
 
 def test_maximum_tie_splits_like_torch():

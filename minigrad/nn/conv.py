@@ -408,8 +408,8 @@ def _route(xp, g, idx, out):
     if k == 1:
         out[:, 0] = g
     elif idx.dtype == bool:
-        xp.multiply(g, idx, out=out[:, 1])
-        xp.multiply(g, ~idx, out=out[:, 0])
+        won = xp.multiply(g, idx, out=out[:, 1])
+        xp.subtract(g, won, out=out[:, 0])             # g - g*idx: float operands, no cast (speed)
     else:
         for j in range(k):
             xp.multiply(g, idx == j, out=out[:, j])
