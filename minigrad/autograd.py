@@ -222,6 +222,12 @@ _KEEP_AFTER_RELEASE = frozenset(["inputs", "needs_input_grad", "parents", "_out"
 _Tensor = []
 
 
+def _as_tensors(values):
+    """``values`` with a raw first gradient (see Function.takes_array_grads) wrapped as a Tensor."""
+    g = values[0]
+    return (_Tensor[0]._wrap(g),) + values[1:] if type(g) is _ndarray else values
+
+
 def _tensor_class():
     """minigrad.tensor.Tensor, looked up once (tensor.py imports this module, not the reverse)."""
     if not _Tensor:
@@ -245,7 +251,8 @@ class Function:
         out = Sigmoid.apply(x)
 
     ``self.inputs`` holds the input Tensors and ``self.needs_input_grad`` tells which need a gradient;
-    ``self.operands(g, ...)`` hands a rule its operands as raw arrays when nothing records backward.
+    ``self.operands(g, ...)`` hands a rule its operands as raw arrays when nothing records backward;
+    a gate that reads ``g`` only that way may set ``takes_array_grads = True`` to get it raw as well.
     Inputs named in ``saves_inputs`` (all by default) and the output when ``saves_output`` is set
     are version-checked at backward: changing them in place in between is an error.
     Non-tensor arguments go as keywords to ``apply`` and on to ``forward``.
@@ -253,6 +260,9 @@ class Function:
     saves_inputs = None     # indices of inputs whose values backward reads; None means all
     saves_output = False    # True when backward reads the output's value
     makes_view = False      # True when the output may share the first input's memory (reshape, x[1:])
+    # True when backward accepts its gradient ``g`` as a raw numpy array on a first-order pass (it
+    # reads g only through ``operands`` or passes it on untouched); else g is always a Tensor
+    takes_array_grads = False
 
     # per-instance attributes (no __slots__: gates keep what backward needs on self, by name)
     inputs = ()
@@ -290,24 +300,27 @@ class Function:
             return g * y * (1.0 - y)
         """
         # NOTE: speed. A gate costs about 1-2 us of bookkeeping on top of its array op; a
-        # first-order backward needs none of it (the engine wraps returned arrays once).
+        # first-order backward needs none of it (the engine wraps returned arrays only where a
+        # Tensor is needed). The gradient may arrive raw already: see Function.takes_array_grads.
         if _state.mode != 0:
             return values
+        g = values[0]
+        g = g if type(g) is _ndarray else g.data
         if len(values) == 2:                         # the common cases, spelled out
-            g, a = values[0].data, values[1].data
-            return (g, a) if g.dtype is a.dtype or g.dtype == a.dtype else values
+            a = values[1].data
+            return (g, a) if g.dtype is a.dtype or g.dtype == a.dtype else _as_tensors(values)
         if len(values) == 3:
-            g, a, b = values[0].data, values[1].data, values[2].data
+            a, b = values[1].data, values[2].data
             dtype = g.dtype
             same = (a.dtype is dtype or a.dtype == dtype) and (b.dtype is dtype or b.dtype == dtype)
-            return (g, a, b) if same else values
+            return (g, a, b) if same else _as_tensors(values)
         if len(values) == 1:
-            return (values[0].data,)
-        arrays = tuple([v.data for v in values])
-        dtype = arrays[0].dtype
+            return (g,)
+        arrays = (g,) + tuple([v.data for v in values[1:]])
+        dtype = g.dtype
         for a in arrays:
             if a.dtype is not dtype and a.dtype != dtype:
-                return values
+                return _as_tensors(values)
         return arrays
 
     def forward(self, *arrays, **kwargs):
@@ -483,16 +496,23 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
 
     # NOTE: this loop runs once per node: its lookups are bound to locals once, anomaly mode is read
     # once per pass, and the common path of _release is inlined (README, Performance)
+    # NOTE: speed. On a first-order pass (nothing recorded: mode 0) the gradients flowing between
+    # gates stay raw numpy arrays and are wrapped into Tensors only where a Tensor is needed: a leaf,
+    # a hook, a captured gradient, or a gate whose backward does not declare takes_array_grads
+    # (about 0.5 us and one GC-tracked object per gate). ``grads`` holds arrays or Tensors.
     anomaly = _state.anomaly
     pop, get, wrap = grads.pop, grads.get, Tensor._wrap
     recording = _state.enabled
     _state.enabled = create_graph           # (set_grad_enabled's work, without its objects)
+    raw = _state.mode == 0
     try:
         for node in reversed(_toposort(nodes)):
             g = pop(id(node), None)
             if g is None:
                 continue
             if isinstance(node, Tensor):                      # a leaf
+                if type(g) is _ndarray:
+                    g = wrap(g)
                 for hook in node._hooks or ():
                     new = hook(g)
                     g = new if new is not None else g
@@ -508,12 +528,16 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
             # gate that saves its output (about 2% per node)
             out = fn._out() if (_watching[0] or fn.saves_output) and fn._out is not None else None
             if out is not None and (out._hooks or out._retains_grad):
+                if type(g) is _ndarray:
+                    g = wrap(g)
                 for hook in out._hooks or ():
                     new = hook(g)
                     g = new if new is not None else g
                 if out._retains_grad and capture is None:
                     out._accumulate_grad(g, handed_out, create_graph)
             if capture is not None and id(fn) in capture:
+                if type(g) is _ndarray:
+                    g = wrap(g)
                 captured[capture[id(fn)]] = g
             if fn._freed:
                 raise RuntimeError(
@@ -528,6 +552,8 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
                         break
             if out is not None and out._version and fn.saves_output:
                 fn._check_versions()
+            if type(g) is _ndarray and not (raw and fn.takes_array_grads):
+                g = wrap(g)
             if anomaly:
                 prev, _state.backward_gate = _state.backward_gate, fn
                 try:
@@ -554,10 +580,14 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
             for parent, x, gx in zip(fn.parents, inputs, gxs):
                 if parent is None or gx is None:
                     continue
-                if not isinstance(gx, Tensor):
-                    gx = wrap(gx)
-                if gx.data.shape != x.data.shape:
-                    gx = _unbroadcast(gx, x.shape, fn)
+                if type(gx) is _ndarray and not create_graph:
+                    shape = gx.shape                         # kept raw (see the NOTE above)
+                else:
+                    if not isinstance(gx, Tensor):
+                        gx = wrap(gx)                        # numpy scalars, cupy arrays
+                    shape = gx.data.shape
+                if shape != x.data.shape:
+                    gx = _unbroadcast(gx if isinstance(gx, Tensor) else wrap(gx), x.shape, fn)
                 key = id(parent)
                 prev = get(key)
                 if prev is None:
@@ -565,7 +595,9 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
                 elif create_graph:                           # gradients add up at forks
                     grads[key] = prev + gx                   # (recorded: the sum is differentiated too)
                 else:
-                    grads[key] = wrap(prev.data + gx.data)
+                    total = ((prev if type(prev) is _ndarray else prev.data)
+                             + (gx if type(gx) is _ndarray else gx.data))
+                    grads[key] = total if type(total) is _ndarray else wrap(total)
     finally:
         _state.enabled = recording
     return captured

@@ -7,7 +7,7 @@ import numpy as np
 
 from . import backend
 from .backend import work_arrays as _work
-from .autograd import Function, record_kink
+from .autograd import Function, _as_tensors, record_kink
 
 
 class ShapeError(ValueError, RuntimeError):
@@ -34,6 +34,7 @@ KINKS = {
 
 class Neg(Function):
     """-x; local gradient -1."""
+    takes_array_grads = True     # backward reads g through operands (or passes it on)
     saves_inputs = ()
     def forward(self, x): return -x
     def backward(self, g): return -self.operands(g)[0]
@@ -41,6 +42,7 @@ class Neg(Function):
 
 class Exp(Function):
     """e^x; local gradient e^x, read from the saved output."""
+    takes_array_grads = True     # backward reads g through operands (or passes it on)
     saves_inputs, saves_output = (), True
     def forward(self, x): return self.xp.exp(x)
     def backward(self, g):
@@ -50,6 +52,7 @@ class Exp(Function):
 
 class Log(Function):
     """ln x; local gradient 1/x."""
+    takes_array_grads = True     # backward reads g through operands (or passes it on)
     def forward(self, x): return self.xp.log(x)
     def backward(self, g):
         g, x = self.operands(g, self.inputs[0])
@@ -58,6 +61,7 @@ class Log(Function):
 
 class Sqrt(Function):
     """sqrt(x); local gradient 1 / (2 sqrt(x)), read from the saved output."""
+    takes_array_grads = True     # backward reads g through operands (or passes it on)
     saves_inputs, saves_output = (), True
     def forward(self, x): return self.xp.sqrt(x)
     def backward(self, g):
@@ -84,6 +88,7 @@ def _tanh_grad(g, y):
 
 class Tanh(Function):
     """tanh x; local gradient 1 - tanh^2 x (applied by TanhGrad)."""
+    takes_array_grads = True     # backward reads g through operands (or passes it on)
     saves_inputs, saves_output = (), True
     def forward(self, x): return self.xp.tanh(x)
     def backward(self, g):
@@ -104,6 +109,7 @@ class TanhGrad(Function):
 
 class Sigmoid(Function):
     """1 / (1 + e^-x), without overflow; local gradient y (1 - y) of its output y."""
+    takes_array_grads = True     # backward reads g through operands (or passes it on)
     # NOTE: a gate of its own, not 1/(1+exp(-x)): exp(-x) overflows for x << 0, and the notes'
     # "grouped gate" has the simple local gradient y(1 - y).
     saves_inputs, saves_output = (), True
@@ -120,6 +126,7 @@ class Sigmoid(Function):
 
 class ReLU(Function):
     """max(x, 0); the gate passes the gradient where x > 0 and blocks it elsewhere (relu'(0) = 0)."""
+    takes_array_grads = True     # backward reads g through operands (or passes it on)
     saves_inputs = ()
 
     def forward(self, x):
@@ -268,6 +275,7 @@ class Clone(Function):
 
 class Add(Function):
     """a + b; the add gate hands the gradient to both inputs unchanged."""
+    takes_array_grads = True     # backward reads g through operands (or passes it on)
     saves_inputs = ()
     def forward(self, a, b): return a + b
     def backward(self, g):
@@ -277,6 +285,7 @@ class Add(Function):
 
 class Sub(Function):
     """a - b; the gradient goes to a unchanged and to b negated."""
+    takes_array_grads = True     # backward reads g through operands (or passes it on)
     saves_inputs = ()
     def forward(self, a, b): return a - b
     def backward(self, g):
@@ -286,6 +295,7 @@ class Sub(Function):
 
 class Mul(Function):
     """a * b; the mul gate swaps its inputs: da = g b, db = g a."""
+    takes_array_grads = True     # backward reads g through operands (or passes it on)
     def forward(self, a, b): return a * b
     def backward(self, g):
         g, a, b = self.operands(g, *self.inputs)                       # the mul gate swaps its inputs
@@ -295,6 +305,7 @@ class Mul(Function):
 
 class Div(Function):
     """a / b; local gradients 1/b and -a/b^2."""
+    takes_array_grads = True     # backward reads g through operands (or passes it on)
     def forward(self, a, b): return a / b
     def backward(self, g):
         g, a, b = self.operands(g, *self.inputs)
@@ -305,6 +316,7 @@ class Div(Function):
 
 class PowScalar(Function):
     """x ** p for a Python number p; local gradient p x^(p-1)."""
+    takes_array_grads = True     # backward reads g through operands (or passes it on)
     saves_inputs = (0,)
 
     def forward(self, x, p=2.0):
@@ -421,6 +433,7 @@ class Max(Function):
 
 class Reshape(Function):
     """The same values in a new shape; the gradient is reshaped back."""
+    takes_array_grads = True     # backward reads g through operands (or passes it on)
     saves_inputs, makes_view = (), True
 
     def forward(self, x, shape=None):
@@ -607,6 +620,7 @@ def matmul_laid_out_like(p, q, like):
 
 class MatMul(Function):
     """a @ b with numpy's rules (batched, 1-D); local gradients g b^T and a^T g."""
+    takes_array_grads = True     # backward reads g through operands (or passes it on)
     def forward(self, a, b):
         ka = a.shape[-1] if a.ndim else None                            # a 0-d operand has no inner size
         kb = (b.shape[0] if b.ndim == 1 else b.shape[-2]) if b.ndim else None
@@ -626,6 +640,7 @@ class MatMul(Function):
             gb = matmul_laid_out_like(a.T, g, b_array) if self.needs_input_grad[1] else None
             return (g @ b.T if self.needs_input_grad[0] else None, gb)
         # NOTE: 1-D operands are promoted to matrices as numpy does, then the extra axis dropped
+        (g,) = _as_tensors((g,))                                       # this path runs Tensor ops
         a2 = a if a.ndim > 1 else a.reshape(1, -1)
         b2 = b if b.ndim > 1 else b.reshape(-1, 1)
         g2 = g.unsqueeze(-2) if a.ndim == 1 else g

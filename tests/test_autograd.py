@@ -176,6 +176,7 @@ def test_mg_grad_of_an_intermediate_and_of_several_outputs():
     h = x * 2.0
     a, b = (h * h).sum(), h.sum()
     (gh,) = mg.grad([a, b], [h])
+    assert isinstance(gh, mg.Tensor)            # (the gradients met at h as raw arrays)
     assert gh.tolist() == [2 * 2.0 + 1, 2 * 4.0 + 1]
 
 
@@ -554,3 +555,38 @@ def test_first_order_rules_run_on_arrays_with_the_tensor_ops_dtype_rules():
     gy = 2 * yv * np.array([9.0, 16.0])
     gx = gy * (3.0 * (1 - np.tanh(3.0 * x.data) ** 2) / x.data - yv / x.data)
     np.testing.assert_allclose(x.grad.data, gx, rtol=1e-5)
+
+
+def test_first_order_gradients_flow_raw_only_into_gates_that_take_arrays():
+    """On a first-order pass a gate that declares ``takes_array_grads`` gets its gradient as a raw
+    numpy array (no Tensor made per edge); any other gate, hooks, retained gradients and leaves get
+    Tensors; under create_graph every rule gets a Tensor. The values are the same either way."""
+    seen = []
+
+    class Probe(mg.Function):
+        saves_inputs = ()
+        def forward(self, a): return a.copy()
+        def backward(self, g):
+            seen.append((type(self).__name__, type(g)))
+            return g
+
+    class RawProbe(Probe):
+        takes_array_grads = True
+
+    for create_graph in (False, True):
+        seen.clear()
+        x = mg.tensor([0.5, -1.0], requires_grad=True)
+        w = x * 3.0
+        hooked = []
+        w.register_hook(lambda g: hooked.append(type(g)))
+        h = Probe.apply(w)                       # its gradient comes raw from a Mul gate
+        u = h * 2.0
+        u.retain_grad()
+        k = RawProbe.apply(u)
+        (k.tanh() * 4.0).sum().backward(create_graph=create_graph)
+        raw_type = mg.Tensor if create_graph else np.ndarray
+        assert seen == [("RawProbe", raw_type), ("Probe", mg.Tensor)]
+        assert hooked == [mg.Tensor] and isinstance(u.grad, mg.Tensor) and isinstance(x.grad, mg.Tensor)
+        du = 4.0 * (1 - np.tanh(6.0 * x.data) ** 2)
+        np.testing.assert_allclose(u.grad.data, du)
+        np.testing.assert_allclose(x.grad.data, 6.0 * du)

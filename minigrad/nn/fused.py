@@ -23,6 +23,7 @@ def _const(array):
 
 class LinearGate(Function):
     """x @ W^T + b for x (*, in), W (out, in) and an optional b (out,): PyTorch's ``addmm`` as one gate."""
+    takes_array_grads = True     # backward reads g through operands (or passes it on)
     # NOTE: fused for speed: one gate instead of three (W.T, @, + b), the bias added in place into
     # the product, and a first-order backward of two products and a sum on arrays. In a train step
     # each GEMM evicts the interpreter's working set from the core's caches, so the Python work of
