@@ -12,10 +12,11 @@ def version():
 
 
 def _set(param, array):
-    """Copy the problem's initial values into a layer's parameter (shapes must agree)."""
+    """Copy the problem's initial values into a layer's parameter (shapes must agree), in the
+    parameter's own memory: it keeps the layout the layer gave it, as a user's ``copy_`` does."""
     if tuple(param.shape) != array.shape:
         raise ValueError(f"parameter of shape {tuple(param.shape)} cannot take values of shape {array.shape}")
-    param.data = np.ascontiguousarray(array, dtype=param.dtype)   # C order, as a fresh layer has
+    param.data[...] = array
 
 
 def _linear(w, b):

@@ -26,7 +26,11 @@ class Linear(Module):
     def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
-        self.weight = Parameter(empty(out_features, in_features, device=device, dtype=dtype))
+        # NOTE: speed. W has PyTorch's shape (out, in) but is laid out column-major, (in, out) in
+        # memory like the NumPy reference's W: then x @ W^T multiplies two C-ordered arrays and the
+        # weight gradient, computed as (x^T g)^T, lands in W's own layout. OpenBLAS runs that pair
+        # of products ~15% faster here than x @ W^T and g^T x with a C-ordered W (README, Performance).
+        self.weight = Parameter(empty(in_features, out_features, device=device, dtype=dtype).T)
         if bias:
             self.bias = Parameter(empty(out_features, device=device, dtype=dtype))
         else:

@@ -63,6 +63,26 @@ def test_linear_default_init_is_pytorchs():
     assert nn.Linear(3, 2, bias=False).bias is None
 
 
+def test_linear_weight_is_column_major_and_keeps_that_layout():
+    """nn.Linear lays W (out, in) out column-major, as the NumPy reference's (in, out) W (speed:
+    README, Performance). Its gradient arrives in that layout, and an optimizer step and
+    load_state_dict write into it with the right values."""
+    mg.manual_seed(0)
+    lin = nn.Linear(5, 3)
+    w = lin.weight
+    assert w.shape == (3, 5) and w.data.flags.f_contiguous and not w.data.flags.c_contiguous
+    x = mg.randn(4, 5)
+    lin(x).sum().backward()
+    assert w.grad.data.flags.f_contiguous
+    np.testing.assert_allclose(npy(w.grad), np.ones((3, 4)) @ npy(x), rtol=1e-6)   # dW = g^T x
+    before = npy(w).copy()
+    mg.optim.SGD(lin.parameters(), lr=0.5).step()
+    np.testing.assert_allclose(npy(w), before - 0.5 * npy(w.grad), rtol=1e-6)
+    state = {k: np.ascontiguousarray(npy(v)) + 1 for k, v in lin.state_dict().items()}
+    lin.load_state_dict(state)
+    assert w.data.flags.f_contiguous and np.array_equal(npy(w), state["weight"])
+
+
 def test_linear_wrong_input_names_layer_and_shapes():
     with pytest.raises(mg.ShapeError, match=r"Linear: expected input of shape \(\*, 4\).*got shape \(2, 3\)"):
         nn.Linear(4, 3)(mg.ones(2, 3))
