@@ -34,6 +34,7 @@ KINKS = {
 
 class Neg(Function):
     """-x; local gradient -1."""
+    keeps_state = False          # forward keeps nothing on self (see Function.keeps_state)
     takes_array_grads = True     # backward reads g through operands (or passes it on)
     saves_inputs = ()
     def forward(self, x): return -x
@@ -42,6 +43,7 @@ class Neg(Function):
 
 class Exp(Function):
     """e^x; local gradient e^x, read from the saved output."""
+    keeps_state = False          # forward keeps nothing on self (see Function.keeps_state)
     takes_array_grads = True     # backward reads g through operands (or passes it on)
     saves_inputs, saves_output = (), True
     def forward(self, x): return self.xp.exp(x)
@@ -52,6 +54,7 @@ class Exp(Function):
 
 class Log(Function):
     """ln x; local gradient 1/x."""
+    keeps_state = False          # forward keeps nothing on self (see Function.keeps_state)
     takes_array_grads = True     # backward reads g through operands (or passes it on)
     def forward(self, x): return self.xp.log(x)
     def backward(self, g):
@@ -61,6 +64,7 @@ class Log(Function):
 
 class Sqrt(Function):
     """sqrt(x); local gradient 1 / (2 sqrt(x)), read from the saved output."""
+    keeps_state = False          # forward keeps nothing on self (see Function.keeps_state)
     takes_array_grads = True     # backward reads g through operands (or passes it on)
     saves_inputs, saves_output = (), True
     def forward(self, x): return self.xp.sqrt(x)
@@ -71,12 +75,14 @@ class Sqrt(Function):
 
 class Sin(Function):
     """sin x; local gradient cos x."""
+    keeps_state = False          # forward keeps nothing on self (see Function.keeps_state)
     def forward(self, x): return self.xp.sin(x)
     def backward(self, g): return g * self.inputs[0].cos()
 
 
 class Cos(Function):
     """cos x; local gradient -sin x."""
+    keeps_state = False          # forward keeps nothing on self (see Function.keeps_state)
     def forward(self, x): return self.xp.cos(x)
     def backward(self, g): return -g * self.inputs[0].sin()
 
@@ -88,6 +94,7 @@ def _tanh_grad(g, y):
 
 class Tanh(Function):
     """tanh x; local gradient 1 - tanh^2 x (applied by TanhGrad)."""
+    keeps_state = False          # forward keeps nothing on self (see Function.keeps_state)
     takes_array_grads = True     # backward reads g through operands (or passes it on)
     saves_inputs, saves_output = (), True
     def forward(self, x): return self.xp.tanh(x)
@@ -98,6 +105,7 @@ class Tanh(Function):
 
 class TanhGrad(Function):
     """``g * (1 - y^2)``: tanh's local gradient applied to ``g``, given its output ``y``."""
+    keeps_state = False          # forward keeps nothing on self (see Function.keeps_state)
     # NOTE: fused for speed: one gate instead of three (y*y, 1 - ., g * .) in every backward through
     # tanh; its own backward keeps second derivatives exact (as Chainer's TanhGrad).
     def forward(self, g, y): return _tanh_grad(g, y)
@@ -109,6 +117,7 @@ class TanhGrad(Function):
 
 class Sigmoid(Function):
     """1 / (1 + e^-x), without overflow; local gradient y (1 - y) of its output y."""
+    keeps_state = False          # forward keeps nothing on self (see Function.keeps_state)
     takes_array_grads = True     # backward reads g through operands (or passes it on)
     # NOTE: a gate of its own, not 1/(1+exp(-x)): exp(-x) overflows for x << 0, and the notes'
     # "grouped gate" has the simple local gradient y(1 - y).
@@ -266,6 +275,7 @@ class ToDevice(Function):
 
 class Clone(Function):
     """A copy of x; the gradient passes unchanged."""
+    keeps_state = False          # forward keeps nothing on self (see Function.keeps_state)
     saves_inputs = ()
     def forward(self, x): return x.copy()
     def backward(self, g): return g
@@ -275,6 +285,7 @@ class Clone(Function):
 
 class Add(Function):
     """a + b; the add gate hands the gradient to both inputs unchanged."""
+    keeps_state = False          # forward keeps nothing on self (see Function.keeps_state)
     takes_array_grads = True     # backward reads g through operands (or passes it on)
     saves_inputs = ()
     def forward(self, a, b): return a + b
@@ -285,6 +296,7 @@ class Add(Function):
 
 class Sub(Function):
     """a - b; the gradient goes to a unchanged and to b negated."""
+    keeps_state = False          # forward keeps nothing on self (see Function.keeps_state)
     takes_array_grads = True     # backward reads g through operands (or passes it on)
     saves_inputs = ()
     def forward(self, a, b): return a - b
@@ -295,6 +307,7 @@ class Sub(Function):
 
 class Mul(Function):
     """a * b; the mul gate swaps its inputs: da = g b, db = g a."""
+    keeps_state = False          # forward keeps nothing on self (see Function.keeps_state)
     takes_array_grads = True     # backward reads g through operands (or passes it on)
     def forward(self, a, b): return a * b
     def backward(self, g):
@@ -305,6 +318,7 @@ class Mul(Function):
 
 class Div(Function):
     """a / b; local gradients 1/b and -a/b^2."""
+    keeps_state = False          # forward keeps nothing on self (see Function.keeps_state)
     takes_array_grads = True     # backward reads g through operands (or passes it on)
     def forward(self, a, b): return a / b
     def backward(self, g):
@@ -334,6 +348,7 @@ class PowScalar(Function):
 
 class Pow(Function):
     """a ** b for tensors; local gradients b a^(b-1) and a^b ln a."""
+    keeps_state = False          # forward keeps nothing on self (see Function.keeps_state)
     def forward(self, a, b): return a ** b
     def backward(self, g):
         a, b = self.inputs
@@ -620,6 +635,7 @@ def matmul_laid_out_like(p, q, like):
 
 class MatMul(Function):
     """a @ b with numpy's rules (batched, 1-D); local gradients g b^T and a^T g."""
+    keeps_state = False          # forward keeps nothing on self (see Function.keeps_state)
     takes_array_grads = True     # backward reads g through operands (or passes it on)
     def forward(self, a, b):
         ka = a.shape[-1] if a.ndim else None                            # a 0-d operand has no inner size

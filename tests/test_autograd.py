@@ -1,6 +1,7 @@
 """The engine: forks, accumulation, retain_grad, deep graphs, freed buffers, higher order, mg.grad,
 grad mode, hooks, user-defined gates, and memory freed by reference counting."""
 import gc
+import inspect
 import threading
 import weakref
 
@@ -590,3 +591,18 @@ def test_first_order_gradients_flow_raw_only_into_gates_that_take_arrays():
         du = 4.0 * (1 - np.tanh(6.0 * x.data) ** 2)
         np.testing.assert_allclose(u.grad.data, du)
         np.testing.assert_allclose(x.grad.data, 6.0 * du)
+
+
+def test_gates_that_declare_they_keep_no_state_keep_none():
+    """A gate with keeps_state = False is marked freed after backward without a look for saved
+    buffers; its forward must then keep nothing on the gate beyond what apply records."""
+    from minigrad import autograd, ops
+    recorded = {"inputs", "needs_input_grad", "parents", "_out", "_versions"}
+    light = [cls for cls in vars(ops).values()
+             if isinstance(cls, type) and issubclass(cls, autograd.Function) and cls.keeps_state is False]
+    assert {"Add", "Mul", "Tanh", "MatMul"} <= {cls.__name__ for cls in light}
+    for cls in light:
+        arity = len(inspect.signature(cls.forward).parameters) - 1
+        args = [mg.tensor([[0.5, 0.25], [0.75, 0.125]], requires_grad=True) for _ in range(arity)]
+        fn = cls.apply(*args).grad_fn
+        assert set(vars(fn)) <= recorded, (cls.__name__, set(vars(fn)) - recorded)
