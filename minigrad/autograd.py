@@ -268,6 +268,16 @@ class Function:
     # __dict__ on first access: ~0.2 us per gate)
     keeps_state = True
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # NOTE: takes_array_grads and keeps_state describe one class's own backward and forward: a
+        # subclass that writes its own does not inherit them unless it declares them again
+        own = cls.__dict__
+        if "backward" in own and "takes_array_grads" not in own:
+            cls.takes_array_grads = False
+        if "forward" in own and "keeps_state" not in own:
+            cls.keeps_state = True
+
     # per-instance attributes (no __slots__: gates keep what backward needs on self, by name)
     inputs = ()
     needs_input_grad = ()

@@ -231,7 +231,7 @@ class Tensor:
             if (id(g) in handed_out or id(data) in handed_out
                     or base is not None and (id(base) in handed_out or base.size != data.size
                                              or not getattr(data.flags, "writeable", True))):
-                g = Tensor._wrap(data.copy())
+                g = Tensor._wrap(data.copy(order="K"))        # (in its layout: dW laid out as W)
         if g.data.dtype != self.data.dtype:
             g = g.to(dtype=self.dtype)
         handed_out.add(id(g))

@@ -606,3 +606,28 @@ def test_gates_that_declare_they_keep_no_state_keep_none():
         args = [mg.tensor([[0.5, 0.25], [0.75, 0.125]], requires_grad=True) for _ in range(arity)]
         fn = cls.apply(*args).grad_fn
         assert set(vars(fn)) <= recorded, (cls.__name__, set(vars(fn)) - recorded)
+
+
+def test_subclasses_of_built_in_gates_do_not_inherit_the_speed_flags():
+    """A subclass with its own backward gets Tensors (it may use the Tensor API), and one with its
+    own forward has its saved buffers freed after backward, whatever its base class declared."""
+    from minigrad import ops
+
+    class ClippedTanh(ops.Tanh):
+        def backward(self, g):
+            return super().backward(g.clamp(-1.0, 1.0))
+
+    class MulKeepingABuffer(ops.Mul):
+        def forward(self, a, b):
+            self.buffer = a.copy()
+            return super().forward(a, b)
+
+    assert ops.Tanh.takes_array_grads and not ClippedTanh.takes_array_grads
+    assert not ops.Mul.keeps_state and MulKeepingABuffer.keeps_state
+    x = mg.tensor([0.5, -2.0], requires_grad=True)
+    (ClippedTanh.apply(x) * 3.0).sum().backward()
+    np.testing.assert_allclose(x.grad.data, (1 - np.tanh(x.data) ** 2) * 1.0, rtol=1e-6)
+    y = MulKeepingABuffer.apply(x, mg.tensor([2.0, 2.0]))
+    gate = y.grad_fn
+    y.sum().backward()
+    assert "buffer" not in vars(gate)

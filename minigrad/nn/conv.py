@@ -401,12 +401,16 @@ def _first_max(xp, view):
     return best, idx
 
 
-def _route(xp, g, idx, out):
+def _route(xp, g, idx, out, finite=True):
     """The adjoint of one round: ``g`` sent to the chosen position of each group; ``out`` viewed as
-    (groups, k, ...) is written whole."""
+    (groups, k, ...) is written whole. ``finite``: g holds no inf or NaN (then products route it)."""
     k = out.shape[1]
     if k == 1:
         out[:, 0] = g
+    elif not finite:                                 # inf * 0 is NaN: select, as PyTorch's scatter
+        for j in range(k):
+            chosen = (idx if j else ~idx) if idx.dtype == bool else idx == j
+            out[:, j] = xp.where(chosen, g, xp.zeros((), g.dtype))
     elif idx.dtype == bool:
         won = xp.multiply(g, idx, out=out[:, 1])
         xp.subtract(g, won, out=out[:, 0])             # g - g*idx: float operands, no cast (speed)
@@ -493,15 +497,19 @@ class _SwitchScatter(Function):
             g = xp.ascontiguousarray(g.transpose(1, 0, 2, 3) if sw.swapped else g)   # the switches' layout
             M = g.shape[0] * g.shape[1] * OH                       # window rows of all planes
             rows = _scratch.empty(xp, (M, kh, OW), g.dtype)         # each window row's gradient
-            _route(xp, g.reshape(M, OW), sw.rows, rows)
+            finite = bool(xp.isfinite(g).all())        # one check; the rounds then route by products
+            _route(xp, g.reshape(M, OW), sw.rows, rows, finite)
             planes = _scratch.empty(xp, g.shape[:2] + (OH * kh, OW * kw), g.dtype)
-            _route(xp, rows.reshape(-1), sw.cols, planes.reshape(-1, kw))
+            _route(xp, rows.reshape(-1), sw.cols, planes.reshape(-1, kw), finite)
             if (OH * kh, OW * kw) != tuple(shape[2:]):
                 full = xp.zeros(g.shape[:2] + tuple(shape[2:]), dtype=g.dtype)   # rows/cols in no window
                 full[:, :, :OH * kh, :OW * kw] = planes
                 planes = full
             return planes.transpose(1, 0, 2, 3) if sw.swapped else planes
-        return _fold(xp, lambda i, j: g * (switches == i * kw + j), shape, g.dtype, (OH, OW), *geom)
+        if xp.isfinite(g).all():
+            return _fold(xp, lambda i, j: g * (switches == i * kw + j), shape, g.dtype, (OH, OW), *geom)
+        zero = xp.zeros((), g.dtype)                     # inf * 0 is NaN: select instead
+        return _fold(xp, lambda i, j: xp.where(switches == i * kw + j, g, zero), shape, g.dtype, (OH, OW), *geom)
 
     def backward(self, gg):
         return _SwitchGather.apply(gg, switches=self.switches, geom=self.geom)

@@ -40,7 +40,7 @@ class ExponentialMovingAverage:
         self.parameters = _parameter_list(parameters)
         self.decay = decay
         self.num_updates = 0 if use_num_updates else None
-        self.shadow_params = [Tensor._wrap(p.data.copy()) for p in self.parameters]
+        self.shadow_params = [Tensor._wrap(p.data.copy(order="K")) for p in self.parameters]
         self.collected_params = None
 
     def _check(self, parameters, what):
@@ -71,7 +71,7 @@ class ExponentialMovingAverage:
 
     def store(self, parameters=None):
         """Remember the parameters' current values, for ``restore()``."""
-        self.collected_params = [Tensor._wrap(p.data.copy()) for p in self._check(parameters, "store")]
+        self.collected_params = [Tensor._wrap(p.data.copy(order="K")) for p in self._check(parameters, "store")]
 
     def restore(self, parameters=None):
         """Put back the values saved by ``store()``."""

@@ -164,7 +164,7 @@ class Optimizer:
                         raise ValueError(f"{type(self).__name__}.step: param {pi} of group {gi} has shape "
                                          f"{p.shape} but its .grad has shape {g.shape}")
                     if not getattr(p.data.flags, "writeable", True):   # e.g. a broadcast view
-                        p.data = p.data.copy()
+                        p.data = p.data.copy(order="K")
                     self._update(p, g, group)
                     p._count_write()   # the value changed: graphs that saved it must not backprop through it
         self._step_count += 1
@@ -172,8 +172,9 @@ class Optimizer:
 
     @staticmethod
     def _zeros_like(p, fill=0.0):
-        """A state buffer: a Tensor of p's shape, dtype and device, filled with ``fill``."""
-        return Tensor._wrap(p.xp.full(p.shape, fill, dtype=p.dtype))
+        """A state buffer: a Tensor of p's shape, dtype, device and memory layout, filled with
+        ``fill`` (in p's layout, the update runs in cache-sized pieces: see in_pieces)."""
+        return Tensor._wrap(p.xp.full_like(p.data, fill))
 
     # ***** state dicts *****
 
@@ -241,8 +242,9 @@ class Optimizer:
             if tuple(arr.shape) != tuple(p.shape):
                 raise ValueError(f"state {name!r} of parameter {index} has shape {tuple(arr.shape)}, but the "
                                  f"parameter has shape {tuple(p.shape)}")
-            arr = backend.to_device(arr, p.device).astype(p.dtype, copy=True)
-            return Tensor._wrap(arr)
+            buffer = p.xp.empty_like(p.data)               # p's layout (see _zeros_like)
+            buffer[...] = backend.to_device(arr, p.device)
+            return Tensor._wrap(buffer)
         return copy.deepcopy(value)
 
     def __repr__(self):

@@ -242,6 +242,28 @@ def test_updates_in_cache_sized_pieces_equal_whole_array_updates(cls, kwargs, mo
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("cls,kwargs", CONFIGS, ids=IDS)
+def test_state_buffers_keep_the_parameters_layout(cls, kwargs):
+    """A column-major parameter (nn.Linear's weight) gets column-major state buffers, after a step
+    and after load_state_dict; mixed layouts would send the update down numpy's slow strided path
+    instead of cache-sized pieces. EMA's shadow copies keep it too."""
+    lin = nn.Linear(6, 4)
+    assert lin.weight.data.flags.f_contiguous and not lin.weight.data.flags.c_contiguous
+    lin(mg.randn(3, 6)).sum().backward()
+    opt = cls(lin.parameters(), **kwargs)
+    opt.step()
+    resumed = cls(lin.parameters(), **kwargs)
+    resumed.load_state_dict(opt.state_dict())
+    for o in (opt, resumed):
+        for name, buf in o.state[lin.weight].items():
+            if isinstance(buf, mg.Tensor):
+                assert buf.data.flags.f_contiguous and not buf.data.flags.c_contiguous, name
+    np.testing.assert_array_equal(
+        *[[b.data for b in o.state[lin.weight].values() if isinstance(b, mg.Tensor)] for o in (opt, resumed)])
+    ema = mg.optim.ExponentialMovingAverage(lin.parameters())
+    assert ema.shadow_params[0].data.flags.f_contiguous
+
+
 def test_sgd_momentum_buffer_takes_the_gradients_dtype_as_pytorch():
     x = mg.tensor(np.ones(3, np.float32), requires_grad=True)
     x.grad = mg.tensor(np.full(3, 0.1))                          # float64, set by hand
