@@ -264,6 +264,33 @@ def test_state_buffers_keep_the_parameters_layout(cls, kwargs):
     assert ema.shadow_params[0].data.flags.f_contiguous
 
 
+@pytest.mark.parametrize("cls,kwargs", CONFIGS, ids=IDS)
+def test_a_gradient_laid_out_unlike_its_parameter_gives_the_same_steps(cls, kwargs, monkeypatch):
+    """A C-ordered gradient set by hand on a column-major parameter is copied into the
+    parameter's layout once (speed): the trajectory is bit for bit the one of a gradient laid out
+    as the parameter, and the update runs in pieces."""
+    from minigrad.optim import optimizers
+    rng = np.random.default_rng(11)
+    start = np.asfortranarray(rng.standard_normal((500, 300)))
+    grads = [rng.standard_normal(start.shape) for _ in range(3)]
+    split = []
+    real = optimizers.in_pieces
+    monkeypatch.setattr(optimizers, "in_pieces", lambda update, *arrays: (
+        split.append(all(a.flags.f_contiguous for a in arrays)), real(update, *arrays))[1])
+
+    def trajectory(order):
+        p = mg.tensor(start, requires_grad=True)
+        p.data = start.copy(order="F")
+        opt = cls([p], **kwargs)
+        for g in grads:
+            p.grad = mg.tensor(g)
+            p.grad.data = np.asarray(_grad_fn(p.data, g), order=order)
+            opt.step()
+        return p.data
+    np.testing.assert_array_equal(trajectory("C"), trajectory("F"))
+    assert split and all(split)
+
+
 def test_sgd_momentum_buffer_takes_the_gradients_dtype_as_pytorch():
     x = mg.tensor(np.ones(3, np.float32), requires_grad=True)
     x.grad = mg.tensor(np.full(3, 0.1))                          # float64, set by hand
