@@ -198,11 +198,20 @@ def _version_of(t):
     return version
 
 
-def _link_view(out, src):
-    """Mark ``out`` as a view of ``src`` when its array shares ``src``'s memory."""
+def _link_view(out, src, gate, kwargs):
+    """Mark ``out`` as a view of ``src`` when its array shares ``src``'s memory, made by ``gate``
+    with ``kwargs`` (so an in-place op on ``out`` can be written through into ``src``)."""
     owner, data = out.data.base, src.data
     if owner is not None and (owner is data or owner is data.base):
-        out._base = src
+        out._base, out._view = src, (gate, kwargs)
+        views = getattr(src, "_views", None)
+        if views is None:
+            src._views = [_weakref(out)]
+            return
+        views.append(_weakref(out))
+        n = len(views)
+        if n >= 16 and not n & (n - 1):      # at each power of two (amortised O(1) per view):
+            views[:] = [r for r in views if r() is not None]   # drop the dead (a base viewed each step)
 
 
 def _shared_memory_note(x):
@@ -394,7 +403,7 @@ class Function:
         out._version = 0
         out._base = None
         if cls.makes_view:
-            _link_view(out, inputs[0])
+            _link_view(out, inputs[0], cls, kwargs)
         if anomaly:
             _check_finite(out.data, "the forward pass", fn)
         if not enabled:

@@ -62,7 +62,10 @@ def _to_array(data, dtype, device):
 class Tensor:
     """An n-dimensional array that records the gates applied to it, for reverse-mode autodiff."""
     __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_version", "_retains_grad", "_hooks",
-                 "name", "_base", "__weakref__")   # _base: the tensor this one is a view of, or None
+                 "name", "_base", "_view", "_views", "__weakref__")
+    # _base: the tensor this one is a view of, or None; _view: the view gate and its arguments that
+    # made this tensor from _base; _views: weak references to the views made from this tensor. The
+    # last two are set only by the gates that make views (autograd._link_view), else unset.
     __array_priority__ = 1000   # make ndarray (op) Tensor call the Tensor's reflected operator
 
     def __init__(self, data, dtype=None, requires_grad=False, device=None):
@@ -89,7 +92,7 @@ class Tensor:
     def __getstate__(self):
         # NOTE: a view pickles (and deep-copies) as its own values: the copy shares no memory, so
         # it keeps no link to its base, and the base's graph does not travel with it
-        return (None, dict(self._slot_values(), _base=None))
+        return (None, dict(self._slot_values(), _base=None, _view=None, _views=None))
 
     def __setstate__(self, state):
         self._base = None                  # (absent from tensors pickled by older versions)
@@ -99,7 +102,9 @@ class Tensor:
     def __copy__(self):
         # a shallow copy shares the data, so it stays linked to the same base
         t = object.__new__(type(self))
-        t.__setstate__((None, self._slot_values()))
+        t.__setstate__((None, dict(self._slot_values(), _views=None)))
+        if t._base is not None and getattr(t, "_view", None) is not None:
+            autograd._link_view(t, t._base, *t._view)
         return t
 
     @classmethod
@@ -728,26 +733,99 @@ class Tensor:
             raise RuntimeError(
                 f"a leaf tensor that requires grad (shape {self.shape}) is used in an in-place "
                 "operation; do it under `with mg.no_grad():` or on a .clone()")
+        if self._base is not None and getattr(self, "_view", None) is not None:
+            return self._inplace_through_view(compute, cast)
         # NOTE: the old value lives on in a shell tensor that the new gate takes as its input, so
         # gates recorded earlier still point at the old value's gate (as PyTorch's graph edges do).
-        shell = Tensor._wrap(self.data)
-        shell.requires_grad, shell.grad_fn, shell._version = self.requires_grad, self.grad_fn, self._version
-        shell._base = self._base                # the old value still lives in the base's memory
-        result = self._same_dtype(compute(shell), cast)
-        if not result.requires_grad:           # nothing to record: write into the same memory
-            self._write(result.data)
+        # (The old value still lives in the base's memory, if any.)
+        shell = self._old_value(self._version, self._base)
+        result = self._recorded(compute(shell), cast)
+        if result is None:
             return self
-        if result.shape != self.shape:
-            raise ShapeError(f"in-place result of shape {result.shape} does not fit a tensor of shape {self.shape}")
         if self.grad_fn is not None:
             self.grad_fn._out = weakref.ref(shell)
         self.data, self.grad_fn, self.requires_grad = result.data, result.grad_fn, True
-        # NOTE: new memory: a view stops sharing its base's from here (its base keeps the old
-        # values; PyTorch would write through into the base and record that in the base's graph)
-        self._base = None
+        self._base = None                       # new memory (a view made by a gate went the other way)
         result.grad_fn._out = weakref.ref(self)
         self._version += 1
+        if getattr(self, "_views", None):
+            self._remake_views()
         return self
+
+    def _remake_views(self):
+        """Make every live view of this tensor again from its new value (after an in-place op under
+        grad gave it new memory), by the gates that made it: the views show the new values and
+        their gradients flow into the new gate, as in PyTorch. Views of views follow."""
+        for ref in list(self._views):
+            view = ref()
+            if view is None or view._base is not self:
+                continue
+            gate, kwargs = view._view
+            fresh = gate.apply(self, **kwargs)
+            if view.grad_fn is not None:
+                view.grad_fn._out = None            # the old gate's output is the old value
+            view.data, view.grad_fn, view.requires_grad = fresh.data, fresh.grad_fn, fresh.requires_grad
+            if fresh.grad_fn is not None:
+                fresh.grad_fn._out = weakref.ref(view)
+            if fresh._base is not self:             # no longer a view (a reshape had to copy)
+                view._base = None
+            if getattr(view, "_views", None):
+                view._remake_views()
+
+    def _inplace_through_view(self, compute, cast):
+        """An in-place op under grad on a view: written through into the tensor it views, as PyTorch.
+
+        NOTE: the base is rebased onto ``base.flat[where] = new values of the view`` (the same
+        gate as ``base[idx] = v``, on the flattened base), which gives it new memory; then its
+        live views, this one among them, are made again from it by the gates that made them
+        (``_remake_views``). ``where`` is the view's elements' flat positions in the base, found by
+        making the same view of ``arange``: exact for any chain of slices, reshapes and
+        transposes, in any memory layout.
+        """
+        # the view's old value, for the op's gate: the base moves to new memory below, so the old
+        # memory is written by no one after this (no link, the version it has now)
+        result = self._recorded(compute(self._old_value(autograd._version_of(self), None)), cast)
+        if result is None:
+            return self
+        links, root = [], self
+        while root._base is not None and getattr(root, "_view", None) is not None:
+            links.append(root._view)
+            root = root._base
+        links.reverse()                             # from the base down to this view
+        if root.requires_grad and root.grad_fn is None:
+            raise RuntimeError(
+                f"a view (shape {self.shape}) of a leaf tensor that requires grad (shape {root.shape}) "
+                "is used in an in-place operation; do it under `with mg.no_grad():` or on a .clone()")
+        where = Tensor._wrap(root.xp.arange(root.data.size).reshape(root.shape))
+        for gate, kwargs in links:
+            if gate is ops.Expand:
+                raise RuntimeError(
+                    f"in-place operation on an expanded view (shape {self.shape}) of a tensor of shape "
+                    f"{root.shape}: several of its elements are one element in memory; clone it first")
+            where = gate.apply(where, **kwargs)
+        where = where.data
+        # the base takes the new values; remaking its views (this one among them) makes this view
+        # a view of the base's new memory and of its new gate
+        root._inplace(lambda r: ops.SetItem.apply(r.reshape(-1), result, index=where).reshape(r.shape))
+        self._version += 1
+        return self
+
+    def _old_value(self, version, base):
+        """A tensor holding this one's value, gate and version from before an in-place op."""
+        shell = Tensor._wrap(self.data)
+        shell.requires_grad, shell.grad_fn, shell._version, shell._base = self.requires_grad, self.grad_fn, version, base
+        return shell
+
+    def _recorded(self, result, cast):
+        """An in-place op's ``result`` in this tensor's dtype when it is to be recorded; when it
+        needs no grad, it is written into this tensor's memory instead, and None returned."""
+        result = self._same_dtype(result, cast)
+        if not result.requires_grad:                # nothing to record: write into the same memory
+            self._write(result.data)
+            return None
+        if result.shape != self.shape:
+            raise ShapeError(f"in-place result of shape {result.shape} does not fit a tensor of shape {self.shape}")
+        return result
 
     def _same_dtype(self, result, cast):
         """``result`` in this tensor's dtype, for an in-place op; never a silent float-to-int truncation."""

@@ -3,6 +3,7 @@ non-leaf onto the new gate (gradients checked numerically)."""
 import numpy as np
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import minigrad as mg
 from minigrad.testing import tensors
@@ -349,16 +350,127 @@ def test_views_before_and_after_a_write_in_one_graph_are_exact():
     np.testing.assert_allclose(w.grad.numpy(), [6.0 + 80.0, 6.0 + 160.0, 0.0])
 
 
-def test_an_inplace_op_on_a_view_under_grad_gives_it_new_memory():
-    # the documented difference from PyTorch: the base keeps its values, and stays valid for backward
+def test_an_inplace_op_on_a_view_under_grad_writes_through_into_its_base():
+    # as PyTorch: the base takes the view's new values and records them in its graph, and a gate
+    # that saved the base's old value can no longer run backward
     w = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
     base = w * 1.0
     y = (base * base).sum()
     v = base[:2]
     v.mul_(10.0)
-    assert v.tolist() == [10.0, 20.0] and base.tolist() == [1.0, 2.0, 3.0] and v._base is None
-    (y + v.sum()).backward()
-    np.testing.assert_allclose(w.grad.numpy(), [2.0 + 10.0, 4.0 + 10.0, 6.0])
+    assert v.tolist() == [10.0, 20.0] and base.tolist() == [10.0, 20.0, 3.0] and v._base is base
+    assert np.shares_memory(v.data, base.data)
+    (base * base).sum().backward(retain_graph=True)               # d/dw of 100w0^2 + 100w1^2 + w2^2
+    np.testing.assert_allclose(w.grad.numpy(), [200.0, 400.0, 6.0])
+    w.grad = None
+    v.sum().backward()                                           # v = 10 w[:2]
+    np.testing.assert_allclose(w.grad.numpy(), [10.0, 10.0, 0.0])
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        y.backward()
+
+
+def test_filling_a_buffer_through_views_of_its_rows():
+    """`buf[i].copy_(w)` on a buffer that needs no grad: the buffer takes the values and joins the
+    graph (it was silently left unchanged before, as the view got memory of its own)."""
+    buf = mg.zeros(3, 2, dtype=mg.float64)
+    w = mg.tensor([1.0, 2.0], requires_grad=True, dtype=mg.float64)
+    buf[0].copy_(w)
+    buf[1].mul_(w)                                   # zeros times w: still zero, but now in the graph
+    buf[2].add_(w * 3.0)
+    assert buf.tolist() == [[1.0, 2.0], [0.0, 0.0], [3.0, 6.0]] and buf.requires_grad
+    (buf * mg.tensor(np.arange(6.0).reshape(3, 2))).sum().backward()
+    # rows 0 and 2 give w's gradient 1*[0, 1] + 3*[4, 5]; row 1 gives 0 * [2, 3]
+    np.testing.assert_allclose(w.grad.numpy(), [12.0, 16.0])
+
+
+def test_sibling_views_show_the_write_and_pass_gradients_to_it():
+    x = mg.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    base = x * 1.0
+    column, row = base[:, 1], base[1]                        # two views sharing base[1, 1]
+    row.mul_(mg.tensor(5.0, requires_grad=True))
+    assert column.tolist() == [1.0, 20.0]                    # the sibling sees the write
+    column.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[0, 1, 0], [0, 5, 0]])
+
+
+def test_inplace_on_a_view_of_a_leaf_that_requires_grad_is_an_error_naming_both_shapes():
+    w = mg.tensor(np.ones((3, 4)), requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"view \(shape \(4,\)\) of a leaf tensor .* \(shape \(3, 4\)\)"):
+        w[1].mul_(mg.tensor(2.0, requires_grad=True))
+    assert w.tolist() == np.ones((3, 4)).tolist()
+
+
+def test_inplace_on_an_expanded_view_under_grad_is_an_error():
+    base = mg.tensor([1.0, 2.0], requires_grad=True) * 1.0
+    e = base.expand(3, 2)
+    with pytest.raises(RuntimeError, match="expanded view"):
+        e.mul_(mg.tensor(np.ones((3, 2)), requires_grad=True))
+
+
+def _contiguous(t):
+    return t.is_contiguous() if hasattr(t, "is_contiguous") else t.data.flags.c_contiguous
+
+
+TWO_D_VIEWS = {   # name: a 2-D view of a 2-D tensor, made the same way in both libraries
+    "slice": lambda t: t[1:, ::2],
+    "tail": lambda t: t[-2:],
+    "transpose": lambda t: t.transpose(0, 1),
+    "reshape": lambda t: t.reshape(t.shape[1], t.shape[0]) if _contiguous(t) else t[:, 1:],
+}
+VIEW_STEPS = dict(TWO_D_VIEWS, **{   # and views that drop a dimension
+    "row": lambda t: t[1 if t.shape[0] > 1 else 0],
+    "column": lambda t: t[:, -1],
+    "flatten": lambda t: t.reshape(-1) if _contiguous(t) else t[0],
+})
+
+INPLACE_ON_VIEW = {   # name: in-place op with an operand that requires grad, given a factory for it
+    "mul_": lambda v, k: v.mul_(k(v.shape)),
+    "add_": lambda v, k: v.add_(k(v.shape), alpha=2.0),
+    "copy_": lambda v, k: v.copy_(k(v.shape)),
+    "setitem": lambda v, k: v.__setitem__(0, k(v.shape[1:])),
+    "div_": lambda v, k: v.div_(k(v.shape) + 3.0),
+    "fill_": lambda v, k: v.fill_(k((1,)).reshape(())),
+}
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(sorted(TWO_D_VIEWS)), st.sampled_from(sorted(VIEW_STEPS)),
+       st.sampled_from(sorted(INPLACE_ON_VIEW)), st.booleans(), st.integers(2, 4), st.integers(2, 4),
+       st.integers(0, 2**16))
+def test_inplace_ops_through_chains_of_views_match_torch(first, second, op, base_needs_grad, rows, cols, seed):
+    """A chain of two views of a base (needing grad or not), an in-place op on the last one with an
+    operand that needs grad, then a loss over the base, the view and a sibling view: the same
+    values and gradients as PyTorch."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(seed)
+    x0, k0 = rng.standard_normal((rows, cols)), rng.standard_normal(rows * cols)
+    w0 = rng.standard_normal((rows, cols))
+
+    def run(lib, is_torch):
+        tensor = (lambda a, **kw: torch.tensor(a, dtype=torch.float64, **kw)) if is_torch else \
+                 (lambda a, **kw: mg.tensor(a, dtype=mg.float64, **kw))
+        x, kflat = tensor(x0, requires_grad=True), tensor(k0, requires_grad=True)
+        k = lambda shape: kflat[:int(np.prod(shape))].reshape(tuple(shape))
+        base = x * 1.0 if base_needs_grad else tensor(x0)
+        sibling = base[:, 0]
+        view = VIEW_STEPS[second](TWO_D_VIEWS[first](base))
+        INPLACE_ON_VIEW[op](view, k)
+        weights = tensor(w0)
+        loss = (base * weights).sum() + (view * view).sum() + (sibling * 3.0).sum()
+        loss.backward()
+        value = lambda t: t.detach().numpy()
+        grads = [None if t.grad is None else value(t.grad) for t in (x, kflat)]
+        return value(base), value(view), value(sibling), grads
+
+    ours, theirs = run(mg, False), run(torch, True)
+    if ours is None:
+        return
+    for a, b in zip(ours[:3], theirs[:3]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    for a, b in zip(ours[3], theirs[3]):
+        assert (a is None) == (b is None)
+        if a is not None:
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
 def test_an_optimiser_step_on_a_parameter_that_is_a_view_counts_on_its_base():
