@@ -483,3 +483,17 @@ def test_an_optimiser_step_on_a_parameter_that_is_a_view_counts_on_its_base():
     assert base.tolist()[:2] != [1.0, 2.0]
     with pytest.raises(RuntimeError, match="gate Mul"):
         y.backward()
+
+
+def test_views_made_every_step_of_a_long_lived_base_are_not_kept():
+    """Each view registers (weakly) on its base, for an in-place write through a sibling; a base
+    viewed every step (`x @ W.T`) keeps a list no longer than twice its live views."""
+    W = mg.tensor(np.ones((3, 4)), requires_grad=True)
+    for _ in range(10_000):
+        (mg.tensor(np.ones((2, 4))) @ W.T).sum().backward()
+    assert len(W._views) <= 16
+    base = mg.tensor(np.ones((100, 3))) * 1.0
+    rows = [base[i] for i in range(100)]                 # all alive
+    assert 100 <= len(base._views) <= 200
+    rows[7].add_(mg.tensor([1.0, 2.0, 3.0], requires_grad=True))
+    assert base[7].tolist() == [2.0, 3.0, 4.0] and rows[7].tolist() == [2.0, 3.0, 4.0]
