@@ -206,12 +206,16 @@ def _link_view(out, src, gate, kwargs):
         out._base, out._view = src, (gate, kwargs)
         views = getattr(src, "_views", None)
         if views is None:
-            src._views = [_weakref(out)]
-            return
+            src._views = views = _ViewRefs()
         views.append(_weakref(out))
-        n = len(views)
-        if n >= 16 and not n & (n - 1):      # at each power of two (amortised O(1) per view):
-            views[:] = [r for r in views if r() is not None]   # drop the dead (a base viewed each step)
+        if len(views) >= views.limit:        # drop the dead (a base viewed every step) once the
+            views[:] = [r for r in views if r() is not None]          # list doubled: O(1) per view
+            views.limit = max(16, 2 * len(views))
+
+
+class _ViewRefs(list):
+    """Weak references to the views made from a tensor, pruned when the list has doubled."""
+    limit = 16
 
 
 def _shared_memory_note(x):

@@ -560,7 +560,7 @@ class SetItem(Function):
 
     def forward(self, x, v, index=None):
         self.index = index
-        out = x.copy()
+        out = x.copy(order="K")         # in x's layout: views of x made again from out stay views
         out[index] = v
         return out
 

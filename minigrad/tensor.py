@@ -767,7 +767,8 @@ class Tensor:
             view.data, view.grad_fn, view.requires_grad = fresh.data, fresh.grad_fn, fresh.requires_grad
             if fresh.grad_fn is not None:
                 fresh.grad_fn._out = weakref.ref(view)
-            if fresh._base is not self:             # no longer a view (a reshape had to copy)
+            if fresh._base is not self:             # no longer a view (a reshape had to copy):
+                view._version = autograd._version_of(view)     # keep the count its base gave it
                 view._base = None
             if getattr(view, "_views", None):
                 view._remake_views()
@@ -775,18 +776,13 @@ class Tensor:
     def _inplace_through_view(self, compute, cast):
         """An in-place op under grad on a view: written through into the tensor it views, as PyTorch.
 
-        NOTE: the base is rebased onto ``base.flat[where] = new values of the view`` (the same
-        gate as ``base[idx] = v``, on the flattened base), which gives it new memory; then its
-        live views, this one among them, are made again from it by the gates that made them
-        (``_remake_views``). ``where`` is the view's elements' flat positions in the base, found by
-        making the same view of ``arange``: exact for any chain of slices, reshapes and
-        transposes, in any memory layout.
+        NOTE: the base is rebased onto ``base[where] = new values of the view`` (the gate of
+        ``base[idx] = v``, which copies the base in its own memory layout), so it gets new memory;
+        then its live views, this one among them, are made again from it by the gates that made
+        them (``_remake_views``). ``where`` is the view's own index when it is one slice of the
+        base, else the positions of its elements in the base, found by making the same chain of
+        views of ``arange``: exact for any chain of slices, reshapes and transposes.
         """
-        # the view's old value, for the op's gate: the base moves to new memory below, so the old
-        # memory is written by no one after this (no link, the version it has now)
-        result = self._recorded(compute(self._old_value(autograd._version_of(self), None)), cast)
-        if result is None:
-            return self
         links, root = [], self
         while root._base is not None and getattr(root, "_view", None) is not None:
             links.append(root._view)
@@ -796,17 +792,30 @@ class Tensor:
             raise RuntimeError(
                 f"a view (shape {self.shape}) of a leaf tensor that requires grad (shape {root.shape}) "
                 "is used in an in-place operation; do it under `with mg.no_grad():` or on a .clone()")
-        where = Tensor._wrap(root.xp.arange(root.data.size).reshape(root.shape))
-        for gate, kwargs in links:
-            if gate is ops.Expand:
-                raise RuntimeError(
-                    f"in-place operation on an expanded view (shape {self.shape}) of a tensor of shape "
-                    f"{root.shape}: several of its elements are one element in memory; clone it first")
-            where = gate.apply(where, **kwargs)
-        where = where.data
+        if root.requires_grad and self.grad_fn is None:
+            raise RuntimeError(
+                f"a view (shape {self.shape}) made under no_grad() of a tensor that requires grad "
+                f"(shape {root.shape}) is changed in place with grad on: its gradient cannot be "
+                "tracked; make the view with grad on, or change it under no_grad()")
+        if any(gate is ops.Expand for gate, _ in links):
+            raise RuntimeError(
+                f"in-place operation on an expanded view (shape {self.shape}) of a tensor of shape "
+                f"{root.shape}: several of its elements are one element in memory; clone it first")
+        # the view's old value, for the op's gate: the base moves to new memory below, so the old
+        # memory is written by no one after this (no link, the version it has now)
+        result = self._recorded(compute(self._old_value(autograd._version_of(self), None)), cast)
+        if result is None:
+            return self
+        if len(links) == 1 and links[0][0] is ops.Getitem and ops._is_basic(links[0][1]["index"]):
+            where = links[0][1]["index"]
+        else:
+            flat = Tensor._wrap(root.xp.arange(root.data.size).reshape(root.shape))
+            for gate, kwargs in links:
+                flat = gate.apply(flat, **kwargs)
+            where = root.xp.unravel_index(flat.data, root.shape)
         # the base takes the new values; remaking its views (this one among them) makes this view
         # a view of the base's new memory and of its new gate
-        root._inplace(lambda r: ops.SetItem.apply(r.reshape(-1), result, index=where).reshape(r.shape))
+        root._inplace(lambda r: ops.SetItem.apply(r, result, index=where))
         self._version += 1
         return self
 
@@ -882,7 +891,8 @@ class Tensor:
 
     def fill_(self, value):
         """In place: set every element to ``value``."""
-        return self._inplace(lambda t: t * 0.0 + value, cast=True)
+        # (as t[...] = value: `t * 0 + value` would give NaN where t is inf)
+        return self._inplace(lambda t: ops.SetItem.apply(t, value, index=Ellipsis), cast=True)
 
     def zero_(self):
         """In place: set every element to zero."""
@@ -890,7 +900,7 @@ class Tensor:
 
     def copy_(self, src):
         """In place: copy ``src``'s values (broadcast to this shape)."""
-        return self._inplace(lambda t: t * 0.0 + self._operand(src), cast=True)
+        return self._inplace(lambda t: ops.SetItem.apply(t, self._operand(src), index=Ellipsis), cast=True)
 
     def normal_(self, mean=0.0, std=1.0):
         """In place: fill with samples of N(mean, std^2) (not recorded)."""
