@@ -204,13 +204,23 @@ def _link_view(out, src, gate, kwargs):
     owner, data = out.data.base, src.data
     if owner is not None and (owner is data or owner is data.base):
         out._base, out._view = src, (gate, kwargs)
-        views = getattr(src, "_views", None)
-        if views is None:
-            src._views = views = _ViewRefs()
-        views.append(_weakref(out))
-        if len(views) >= views.limit:        # drop the dead (a base viewed every step) once the
-            views[:] = [r for r in views if r() is not None]          # list doubled: O(1) per view
-            views.limit = max(16, 2 * len(views))
+        _register_view(src, out)
+
+
+# the recipe of a detach() alias: the same memory, no gate (Tensor.detach)
+DETACHED = ("detach", None)
+
+
+def _register_view(src, out):
+    """Remember ``out`` (weakly) among the tensors sharing ``src``'s memory, so that they follow
+    ``src`` when an in-place op under grad gives it new memory (Tensor._remake_views)."""
+    views = getattr(src, "_views", None)
+    if views is None:
+        src._views = views = _ViewRefs()
+    views.append(_weakref(out))
+    if len(views) >= views.limit:        # drop the dead (a base viewed every step) once the
+        views[:] = [r for r in views if r() is not None]          # list doubled: O(1) per view
+        views.limit = max(16, 2 * len(views))
 
 
 class _ViewRefs(list):

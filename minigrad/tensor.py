@@ -104,7 +104,7 @@ class Tensor:
         t = object.__new__(type(self))
         t.__setstate__((None, dict(self._slot_values(), _views=None)))
         if t._base is not None and getattr(t, "_view", None) is not None:
-            autograd._link_view(t, t._base, *t._view)
+            autograd._register_view(t._base, t)
         return t
 
     @classmethod
@@ -256,6 +256,8 @@ class Tensor:
         t = Tensor._wrap(self.data)
         t.name = self.name
         t._base = self         # an in-place change through t bumps self's version too, as in PyTorch
+        t._view = autograd.DETACHED                 # and t follows self to new memory (_remake_views)
+        autograd._register_view(self, t)
         return t
 
     def detach_(self):
@@ -733,19 +735,30 @@ class Tensor:
             raise RuntimeError(
                 f"a leaf tensor that requires grad (shape {self.shape}) is used in an in-place "
                 "operation; do it under `with mg.no_grad():` or on a .clone()")
-        if self._base is not None and getattr(self, "_view", None) is not None:
+        if self._base is not None and _is_view(self):
             return self._inplace_through_view(compute, cast)
         # NOTE: the old value lives on in a shell tensor that the new gate takes as its input, so
         # gates recorded earlier still point at the old value's gate (as PyTorch's graph edges do).
         # (The old value still lives in the base's memory, if any.)
-        shell = self._old_value(self._version, self._base)
+        source = self._base if getattr(self, "_view", None) is autograd.DETACHED else None
+        if source is None:
+            shell = self._old_value(self._version, self._base)
+        else:                                   # the memory is written below: keep a copy
+            shell = Tensor._wrap(self.data.copy(order="K"))
+            shell.requires_grad, shell.grad_fn = self.requires_grad, self.grad_fn
         result = self._recorded(compute(shell), cast)
         if result is None:
             return self
         if self.grad_fn is not None:
             self.grad_fn._out = weakref.ref(shell)
         self.data, self.grad_fn, self.requires_grad = result.data, result.grad_fn, True
-        self._base = None                       # new memory (a view made by a gate went the other way)
+        if source is not None:
+            # a detach() alias shares its source's memory: the source takes the values (not the
+            # gate, as PyTorch), counted as a write, and the alias keeps sharing that memory
+            source._write(result.data)
+            self.data = source.data
+        else:
+            self._base = None                   # new memory (a view made by a gate went the other way)
         result.grad_fn._out = weakref.ref(self)
         self._version += 1
         if getattr(self, "_views", None):
@@ -759,6 +772,11 @@ class Tensor:
         for ref in list(self._views):
             view = ref()
             if view is None or view._base is not self:
+                continue
+            if view._view is autograd.DETACHED:       # the same memory, still no gate
+                view.data = self.data
+                if getattr(view, "_views", None):
+                    view._remake_views()
                 continue
             gate, kwargs = view._view
             fresh = gate.apply(self, **kwargs)
@@ -784,7 +802,7 @@ class Tensor:
         views of ``arange``: exact for any chain of slices, reshapes and transposes.
         """
         links, root = [], self
-        while root._base is not None and getattr(root, "_view", None) is not None:
+        while root._base is not None and _is_view(root):
             links.append(root._view)
             root = root._base
         links.reverse()                             # from the base down to this view
@@ -944,6 +962,12 @@ def _shape_arg(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
     return tuple(int(s) for s in shape)
+
+
+def _is_view(t):
+    """Whether ``t`` was made from its ``_base`` by a view gate (not by detach, not unlinked)."""
+    recipe = getattr(t, "_view", None)
+    return recipe is not None and recipe is not autograd.DETACHED
 
 
 def _index_arg(index):

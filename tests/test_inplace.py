@@ -545,3 +545,29 @@ def test_a_view_made_under_no_grad_cannot_be_changed_in_place_with_grad_on():
         with pytest.raises(RuntimeError, match=r"made under no_grad\(\)"):
             change()
     assert b.tolist() == [[1.0, 1.0], [1.0, 1.0]]
+
+
+def test_a_detach_alias_shares_memory_with_its_source_through_writes_under_grad():
+    """As PyTorch: a write under grad through `detach()` reaches the source's values (not its
+    graph), and an alias made before the source moved to new memory follows it."""
+    x, w9 = mg.tensor([1.0, 2.0, 3.0], requires_grad=True), mg.tensor([9.0], requires_grad=True)
+    b = x * 1.0
+    b.detach()[2:].copy_(w9)
+    assert b.tolist() == [1.0, 2.0, 9.0]
+    a, w = mg.tensor([1.0, 2.0, 3.0]), mg.tensor(2.0, requires_grad=True)
+    d = a.detach()
+    d.mul_(w)                                       # the old values are kept for Mul's backward
+    d.sum().backward()
+    assert a.tolist() == [2.0, 4.0, 6.0] and w.grad.item() == 6.0
+    # an alias made before a write through a view of its source, then written under no_grad:
+    # the value Mul saved is the old one, so w's gradient stays right (it was silently [0, 0])
+    x, w = mg.tensor([1.0, 2.0, 3.0], requires_grad=True), mg.tensor([5.0, 7.0], requires_grad=True)
+    b = x * 1.0
+    alias = b.detach()
+    b[:2].mul_(w)
+    assert alias.tolist() == [5.0, 14.0, 3.0]      # it follows b to the new memory
+    with mg.no_grad():
+        alias.zero_()
+    assert b.tolist() == [0.0, 0.0, 0.0]
+    b.sum().backward()
+    assert w.grad.tolist() == [1.0, 2.0]
