@@ -768,28 +768,31 @@ class Tensor:
     def _remake_views(self):
         """Make every live view of this tensor again from its new value (after an in-place op under
         grad gave it new memory), by the gates that made it: the views show the new values and
-        their gradients flow into the new gate, as in PyTorch. Views of views follow."""
-        for ref in list(self._views):
-            view = ref()
-            if view is None or view._base is not self:
-                continue
-            if view._view is autograd.DETACHED:       # the same memory, still no gate
-                view.data = self.data
+        their gradients flow into the new gate, as in PyTorch. Views of views follow (a loop, not
+        recursion: a chain of views can be long); ``detach()`` aliases take the same memory."""
+        bases = [self]
+        while bases:
+            base = bases.pop()
+            for ref in list(base._views):
+                view = ref()
+                if view is None or view._base is not base:
+                    continue
+                if view._view is autograd.DETACHED:       # the same memory, still no gate
+                    view.data = base.data
+                else:
+                    gate, kwargs = view._view
+                    fresh = gate.apply(base, **kwargs)
+                    if view.grad_fn is not None:
+                        view.grad_fn._out = None            # the old gate's output is the old value
+                    view.data, view.grad_fn, view.requires_grad = fresh.data, fresh.grad_fn, fresh.requires_grad
+                    if fresh.grad_fn is not None:
+                        fresh.grad_fn._out = weakref.ref(view)
+                    if fresh._base is not base:             # no longer a view (a reshape had to copy):
+                        view._version = autograd._version_of(view)     # keep the count its base gave it
+                        view._base = None
+                        continue
                 if getattr(view, "_views", None):
-                    view._remake_views()
-                continue
-            gate, kwargs = view._view
-            fresh = gate.apply(self, **kwargs)
-            if view.grad_fn is not None:
-                view.grad_fn._out = None            # the old gate's output is the old value
-            view.data, view.grad_fn, view.requires_grad = fresh.data, fresh.grad_fn, fresh.requires_grad
-            if fresh.grad_fn is not None:
-                fresh.grad_fn._out = weakref.ref(view)
-            if fresh._base is not self:             # no longer a view (a reshape had to copy):
-                view._version = autograd._version_of(view)     # keep the count its base gave it
-                view._base = None
-            if getattr(view, "_views", None):
-                view._remake_views()
+                    bases.append(view)
 
     def _inplace_through_view(self, compute, cast):
         """An in-place op under grad on a view: written through into the tensor it views, as PyTorch.
