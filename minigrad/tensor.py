@@ -751,6 +751,7 @@ class Tensor:
             return self
         if self.grad_fn is not None:
             self.grad_fn._out = weakref.ref(shell)
+        old_memory = _memory_owner(self.data)
         self.data, self.grad_fn, self.requires_grad = result.data, result.grad_fn, True
         if source is not None:
             # a detach() alias shares its source's memory: the source takes the values (not the
@@ -762,20 +763,26 @@ class Tensor:
         result.grad_fn._out = weakref.ref(self)
         self._version += 1
         if getattr(self, "_views", None):
-            self._remake_views()
+            self._remake_views(old_memory)
         return self
 
-    def _remake_views(self):
+    def _remake_views(self, old_memory):
         """Make every live view of this tensor again from its new value (after an in-place op under
         grad gave it new memory), by the gates that made it: the views show the new values and
         their gradients flow into the new gate, as in PyTorch. Views of views follow (a loop, not
-        recursion: a chain of views can be long); ``detach()`` aliases take the same memory."""
+        recursion: a chain of views can be long); ``detach()`` aliases take the same memory. A
+        registered tensor whose ``.data`` was replaced since (it no longer lies in ``old_memory``)
+        is only unlinked."""
         bases = [self]
         while bases:
             base = bases.pop()
             for ref in list(base._views):
                 view = ref()
                 if view is None or view._base is not base:
+                    continue
+                if _memory_owner(view.data) is not old_memory:      # `.data` was set by hand
+                    view._version = autograd._version_of(view)
+                    view._base = None
                     continue
                 if view._view is autograd.DETACHED:       # the same memory, still no gate
                     view.data = base.data
@@ -823,8 +830,12 @@ class Tensor:
                 f"in-place operation on an expanded view (shape {self.shape}) of a tensor of shape "
                 f"{root.shape}: several of its elements are one element in memory; clone it first")
         # the view's old value, for the op's gate: the base moves to new memory below, so the old
-        # memory is written by no one after this (no link, the version it has now)
-        result = self._recorded(compute(self._old_value(autograd._version_of(self), None)), cast)
+        # memory is written by no one after this (no link, the version it has now); but a detach()
+        # alias's source is written in place, so then the old value is a copy
+        shell = self._old_value(autograd._version_of(self), None)
+        if getattr(root, "_view", None) is autograd.DETACHED:
+            shell.data = shell.data.copy(order="K")
+        result = self._recorded(compute(shell), cast)
         if result is None:
             return self
         if len(links) == 1 and links[0][0] is ops.Getitem and ops._is_basic(links[0][1]["index"]):
@@ -913,7 +924,7 @@ class Tensor:
     def fill_(self, value):
         """In place: set every element to ``value``."""
         # (as t[...] = value: `t * 0 + value` would give NaN where t is inf)
-        return self._inplace(lambda t: ops.SetItem.apply(t, value, index=Ellipsis), cast=True)
+        return self._inplace(lambda t: ops.SetItem.apply(t, self._operand(value), index=Ellipsis), cast=True)
 
     def zero_(self):
         """In place: set every element to zero."""
@@ -965,6 +976,12 @@ def _shape_arg(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
     return tuple(int(s) for s in shape)
+
+
+def _memory_owner(a):
+    """The array that owns ``a``'s memory (numpy and cupy point a view's ``base`` at it)."""
+    base = getattr(a, "base", None)
+    return a if base is None else base
 
 
 def _is_view(t):

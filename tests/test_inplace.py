@@ -571,3 +571,27 @@ def test_a_detach_alias_shares_memory_with_its_source_through_writes_under_grad(
     assert b.tolist() == [0.0, 0.0, 0.0]
     b.sum().backward()
     assert w.grad.tolist() == [1.0, 2.0]
+
+
+def test_fill_keeps_a_float64_value_exact():
+    b = mg.tensor([0.0, 0.0], dtype=mg.float64)
+    b.fill_(0.1)
+    assert b.tolist() == [0.1, 0.1]
+
+
+def test_a_write_under_grad_through_a_view_of_a_detach_alias_keeps_the_old_value_for_backward():
+    """The alias's source is written in place, so the op's saved old value must be a copy (k's
+    gradient came out as the new values, [10, 40]; PyTorch gives [1, 2])."""
+    buf, k = mg.tensor([[1.0, 2.0], [3.0, 4.0]]), mg.tensor([10.0, 20.0], requires_grad=True)
+    v = buf.detach()[0]
+    v.mul_(k)
+    v.sum().backward()
+    assert buf.tolist() == [[10.0, 40.0], [3.0, 4.0]] and k.grad.tolist() == [1.0, 2.0]
+
+
+def test_a_registered_alias_whose_data_was_replaced_is_left_alone():
+    w0 = mg.tensor(np.ones((2, 2))) * 1.0
+    p = w0.detach().requires_grad_()
+    p.data = np.full((2, 2), 9.0)
+    w0[0].mul_(mg.tensor(3.0, requires_grad=True))
+    assert p.tolist() == [[9.0, 9.0], [9.0, 9.0]] and w0.tolist() == [[3.0, 3.0], [1.0, 1.0]]
