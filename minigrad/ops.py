@@ -530,10 +530,15 @@ class Getitem(Function):
         if _has_mask(index):
             record_kink("Getitem", _mask_of(index))
         try:
-            return x[index]
+            out = x[index]
         except IndexError as e:
             raise IndexError(f"index {_show_index(index)} is out of range for a tensor of shape "
                              f"{x.shape}: {e}") from None
+        if not isinstance(out, self.xp.ndarray):
+            # one element: numpy gives a scalar (a copy); with an Ellipsis it gives a 0-d view, so
+            # that an in-place op on x[i, j] reaches x, as in PyTorch
+            out = x[(index if isinstance(index, tuple) else (index,)) + (Ellipsis,)]
+        return out
 
     def backward(self, g): return IndexAdd.apply(g, index=self.index, shape=self.in_shape)
 

@@ -595,3 +595,21 @@ def test_a_registered_alias_whose_data_was_replaced_is_left_alone():
     p.data = np.full((2, 2), 9.0)
     w0[0].mul_(mg.tensor(3.0, requires_grad=True))
     assert p.tolist() == [[9.0, 9.0], [9.0, 9.0]] and w0.tolist() == [[3.0, 3.0], [1.0, 1.0]]
+
+
+def test_one_element_of_a_tensor_is_a_view_that_in_place_ops_write_through():
+    """numpy gives a copy for an all-integer index; the gate takes a 0-d view instead, so that
+    `buf[0, 1].copy_(w)` and `buf[1][0].add_(w)` reach buf, as in PyTorch (they did nothing)."""
+    buf, w = mg.zeros(2, 2), mg.tensor(3.0, requires_grad=True)
+    buf[0, 1].copy_(w)
+    buf[1][0].add_(w)
+    with mg.no_grad():
+        buf[1, 1].fill_(7.0)
+    assert buf.tolist() == [[0.0, 3.0], [3.0, 7.0]]
+    buf.sum().backward()
+    assert w.grad.item() == 2.0
+    x = mg.tensor([1.0, 2.0, 3.0])
+    one = x[1]
+    with mg.no_grad():
+        x.mul_(10.0)
+    assert one.item() == 20.0                         # a view: it sees the change, as in torch
