@@ -796,8 +796,7 @@ class Tensor:
                         fresh.grad_fn._out = weakref.ref(view)
                     if fresh._base is not base:             # no longer a view (a reshape had to copy):
                         view._version = autograd._version_of(view)     # keep the count its base gave it
-                        view._base = None
-                        continue
+                        view._base = None                   # (its own views follow its copy)
                 if getattr(view, "_views", None):
                     bases.append(view)
 
@@ -844,7 +843,10 @@ class Tensor:
             flat = Tensor._wrap(root.xp.arange(root.data.size).reshape(root.shape))
             for gate, kwargs in links:
                 flat = gate.apply(flat, **kwargs)
-            where = root.xp.unravel_index(flat.data, root.shape)
+            if root.ndim:
+                where = root.xp.unravel_index(flat.data, root.shape)
+            else:                                   # a view of one number: write that number
+                where, result = (), result.reshape(())
         # the base takes the new values; remaking its views (this one among them) makes this view
         # a view of the base's new memory and of its new gate
         root._inplace(lambda r: ops.SetItem.apply(r, result, index=where))
@@ -991,10 +993,13 @@ def _is_view(t):
 
 
 def _index_arg(index):
-    """Tensors inside an index become arrays; lists become integer arrays."""
+    """Tensors inside an index become arrays (a 0-d integer one an int, as in PyTorch: a basic
+    index, so the result is a view); lists become integer arrays."""
     if isinstance(index, tuple):
         return tuple(_index_arg(i) for i in index)
     if isinstance(index, Tensor):
+        if index.ndim == 0 and index.dtype.kind in "iu":
+            return int(index.data)
         return index.data
     if isinstance(index, list):
         return np.asarray(index)

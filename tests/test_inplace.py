@@ -613,3 +613,33 @@ def test_one_element_of_a_tensor_is_a_view_that_in_place_ops_write_through():
     with mg.no_grad():
         x.mul_(10.0)
     assert one.item() == 20.0                         # a view: it sees the change, as in torch
+
+
+def test_views_of_a_view_that_had_to_be_copied_still_follow_a_write():
+    """A reshape that could be a view of the old layout but must copy from the new one: the
+    copy's own views are made again from the copy (they kept the old values; PyTorch's numbers)."""
+    W = mg.tensor(np.arange(1.0, 10.0).reshape(3, 3).T.copy(), requires_grad=True)
+    b = W.T * 1.0
+    flat = b.mT.reshape(-1)
+    head, one = flat[0:3], flat[4]
+    b.div_(mg.tensor(np.full((3, 3), 2.0)))
+    assert head.tolist() == [0.5, 2.0, 3.5] and one.item() == 2.5
+    (head * head).sum().backward()
+    np.testing.assert_allclose(W.grad.numpy()[0], [0.5, 2.0, 3.5])
+
+
+def test_a_write_through_a_view_of_a_zero_dimensional_tensor():
+    W = mg.tensor([1.0, 2.0], requires_grad=True)
+    s = (W * 1.0).sum()
+    s.unsqueeze(0).mul_(3.0)
+    assert s.item() == 9.0
+    s.backward()
+    assert W.grad.tolist() == [3.0, 3.0]
+
+
+def test_a_zero_dimensional_integer_tensor_indexes_like_an_int():
+    """As PyTorch: a basic index, so x[i] is a view that in-place ops write through (it was a copy)."""
+    x = mg.tensor([[1.0, 2.0], [3.0, 4.0]])
+    x[mg.tensor(1)].add_(100.0)
+    x[mg.tensor(0), mg.tensor(1)].mul_(10.0)
+    assert x.tolist() == [[1.0, 20.0], [103.0, 104.0]]
