@@ -744,8 +744,8 @@ class Tensor:
         if source is None:
             shell = self._old_value(self._version, self._base)
         else:                                   # the memory is written below: keep a copy
-            shell = Tensor._wrap(self.data.copy(order="K"))
-            shell.requires_grad, shell.grad_fn = self.requires_grad, self.grad_fn
+            shell = self._old_value(0, None)
+            shell.data = shell.data.copy(order="K")
         result = self._recorded(compute(shell), cast)
         if result is None:
             return self
