@@ -99,6 +99,25 @@ def to_numpy(array):
     return array.get() if _cupy_ndarray and isinstance(array, _cupy_ndarray) else np.asarray(array)
 
 
+def copy_into(dst, src):
+    """``dst[...] = src`` for two arrays of one shape and dtype, in any layouts.
+
+    NOTE: speed. numpy copies a strided array one innermost row at a time, at about 7 ns a row
+    whatever its length, so an im2col of 16-pixel image rows spent most of its time in that loop
+    and not moving bytes (1.1 ms for 9 MB that a plain copy moves in 0.3). When both arrays run
+    contiguously along their last axis, each row goes over as one item of a void dtype of the
+    row's size (a memcpy), and the loop runs over the rows: 1.1 -> 0.47 ms.
+    """
+    if (type(dst) is np.ndarray and type(src) is np.ndarray and src.ndim >= 2
+            and src.shape[-1] > 1 and dst.dtype == src.dtype and dst.shape == src.shape
+            and src.strides[-1] == src.itemsize and dst.strides[-1] == dst.itemsize
+            and not (dst.flags.c_contiguous and src.flags.c_contiguous)):
+        row = np.dtype((np.void, src.shape[-1] * src.itemsize))
+        dst.view(row)[..., 0] = src.view(row)[..., 0]
+    else:
+        dst[...] = src
+
+
 def scatter_add(out, index, values):
     """``out[index] += values`` where repeated indices accumulate (numpy's ``add.at``)."""
     if _cupy_ndarray and isinstance(out, _cupy_ndarray):

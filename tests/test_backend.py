@@ -4,6 +4,7 @@ import re
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import minigrad as mg
 from minigrad import backend
@@ -137,3 +138,48 @@ def test_work_array_pool_shares_free_buffers_by_size_and_keeps_layouts():
     like = pool.empty_like(np, t, bool)
     assert like.shape == t.shape and like.dtype == bool
     assert like.transpose(1, 0, 2).flags.c_contiguous
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(1, 5), min_size=2, max_size=4), st.integers(0, 2**16),
+       st.sampled_from([np.float32, np.float64, np.int16, np.bool_]))
+def test_copy_into_copies_every_layout_and_writes_nothing_else(shape, seed, dtype):
+    # copy_into moves whole last-axis rows as void items when both sides run contiguously along
+    # that axis: padded interiors, transposes, overlapping window views and steps must all come out
+    # as numpy's own assignment, and the bytes around a sliced destination must stay untouched
+    rng = np.random.default_rng(seed)
+    shape = tuple(shape)
+    src_base = (rng.standard_normal([s + 2 for s in shape]) * 50).astype(dtype)
+    src = src_base[tuple(slice(1, 1 + s) for s in shape)]             # a padded interior
+    if rng.random() < 0.3:                                  # rows that overlap, as im2col's windows
+        steps = rng.integers(1, 3, len(shape) - 1)
+        src = np.lib.stride_tricks.as_strided(
+            src_base, shape, tuple(int(k) * src.itemsize for k in steps) + (src.itemsize,))
+    perm = rng.permutation(len(shape) - 1).tolist() + [len(shape) - 1]   # keep rows contiguous
+    src = src.transpose(perm)
+    sentinel = np.array(7).astype(dtype)
+    dst_base = np.full([s + 2 for s in src.shape], sentinel)
+    dst = dst_base[tuple(slice(1, 1 + s) for s in src.shape)]
+    if rng.random() < 0.3:
+        dst = dst.transpose(list(range(len(shape) - 2, -1, -1)) + [len(shape) - 1]).copy().transpose(
+            list(range(len(shape) - 2, -1, -1)) + [len(shape) - 1])   # another memory order
+        dst_base = None
+    backend.copy_into(dst, src)
+    np.testing.assert_array_equal(dst, src)
+    if dst_base is not None:
+        border = np.ones(dst_base.shape, bool)
+        border[tuple(slice(1, 1 + s) for s in src.shape)] = False
+        assert (dst_base[border] == sentinel).all()
+
+
+def test_copy_into_falls_back_to_numpy_assignment():
+    a = np.arange(24.0).reshape(2, 3, 4)
+    out = np.empty((2, 3, 4), np.float32)                                 # another dtype: a cast
+    backend.copy_into(out, a)
+    np.testing.assert_array_equal(out, a)
+    out = np.empty((3, 4, 2))
+    backend.copy_into(out.transpose(2, 0, 1), a)                         # rows not contiguous
+    np.testing.assert_array_equal(out.transpose(2, 0, 1), a)
+    buf = np.arange(20.0).reshape(4, 5)
+    backend.copy_into(buf[1:, 1:], buf[:-1, :-1])                         # overlapping operands
+    np.testing.assert_array_equal(buf[1:, 1:], np.arange(20.0).reshape(4, 5)[:-1, :-1])

@@ -168,7 +168,16 @@ def _channel_major(xp, a):
     if t.flags.c_contiguous:
         return t
     out = _scratch.empty(xp, t.shape, t.dtype)
-    out[...] = t
+    backend.copy_into(out, t)
+    return out
+
+
+def _contiguous(xp, a):
+    """``a`` itself when C-contiguous, else a C-contiguous copy in a work array."""
+    if a.flags.c_contiguous:
+        return a
+    out = _scratch.empty(xp, a.shape, a.dtype)
+    backend.copy_into(out, a)
     return out
 
 
@@ -181,7 +190,7 @@ def _planes(xp, a):
     if t.flags.c_contiguous:
         return t, True
     out = _scratch.empty(xp, a.shape, a.dtype)
-    out[...] = a
+    backend.copy_into(out, a)
     return out, False
 
 
@@ -200,7 +209,7 @@ def _columns(xp, x, geom, ones_row=False):
         padded[:, :, pt + H:] = 0
         padded[:, :, pt:pt + H, :pl] = 0
         padded[:, :, pt:pt + H, pl + W:] = 0
-        padded[:, :, pt:pt + H, pl:pl + W] = xc
+        backend.copy_into(padded[:, :, pt:pt + H, pl:pl + W], xc)
         xc, H, W = padded, H + pt + pb, W + pl + pr
     OH, OW = _out_size(H, kh, sh, dh, 0), _out_size(W, kw, sw, dw, 0)
     sC, sN, sH, sW = xc.strides
@@ -208,7 +217,7 @@ def _columns(xp, x, geom, ones_row=False):
                                           strides=(sC, sH * dh, sW * dw, sN, sH * sh, sW * sw))
     rows = C * kh * kw
     cols = _scratch.empty(xp, (rows + ones_row, N * OH * OW), x.dtype)
-    cols[:rows].reshape(win.shape)[...] = win                     # the one copy: fields overlap
+    backend.copy_into(cols[:rows].reshape(win.shape), win)        # the one copy: fields overlap
     if ones_row:
         cols[rows] = 1
     return cols
@@ -284,7 +293,7 @@ def _flat_fold(xp, g, w, shape, geom):
     grid = _scratch.empty(xp, (K, N, Hp, Wp), g.dtype)            # g on the padded grid
     grid[:, :, OH:] = 0
     grid[:, :, :OH, OW:] = 0
-    grid[:, :, :OH, :OW] = g.transpose(1, 0, 2, 3)
+    backend.copy_into(grid[:, :, :OH, :OW], g.transpose(1, 0, 2, 3))
     reach = (kh - 1) * dh * Wp + (kw - 1) * dw                    # the farthest shift
     canvas = _scratch.empty(xp, (C, L + reach), dtype)
     canvas[:, L:] = 0
@@ -494,7 +503,7 @@ class _SwitchScatter(Function):
         N, C, OH, OW = g.shape
         if isinstance(switches, _TileSwitches):
             sw = switches
-            g = xp.ascontiguousarray(g.transpose(1, 0, 2, 3) if sw.swapped else g)   # the switches' layout
+            g = _contiguous(xp, g.transpose(1, 0, 2, 3) if sw.swapped else g)   # the switches' layout
             M = g.shape[0] * g.shape[1] * OH                       # window rows of all planes
             rows = _scratch.empty(xp, (M, kh, OW), g.dtype)         # each window row's gradient
             finite = bool(xp.isfinite(g).all())        # one check; the rounds then route by products
@@ -527,7 +536,7 @@ class _SwitchGather(Function):
             sw, (kh, kw) = switches, kernel
             OH, OW = sw.out_hw
             x = x[:, :, :OH * kh, :OW * kw]
-            x = xp.ascontiguousarray(x.transpose(1, 0, 2, 3) if sw.swapped else x)
+            x = _contiguous(xp, x.transpose(1, 0, 2, 3) if sw.swapped else x)
             col_pick = _pick(xp, x.reshape(-1, kw), sw.cols)
             out = _pick(xp, col_pick.reshape(-1, kh, OW), sw.rows).reshape(x.shape[:2] + (OH, OW))
             return out.transpose(1, 0, 2, 3) if sw.swapped else out
