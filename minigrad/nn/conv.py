@@ -378,12 +378,17 @@ def _tiles(geom):
     return kernel == stride and dilation == (1, 1) and padding == ((0, 0), (0, 0))
 
 
-# NOTE: speed. Windows that tile the input are pooled in two rounds over whole planes: first the
-# kw columns of every window row (a (rows, kw) view of the planes), then the kh rows of every window
-# (a (windows, kh, OW) view of the column winners). Each round is a few whole-array comparisons
-# with long inner loops; a 6-D (N, C, OH, kh, OW, kw) view has inner loops of length kw (2), which
-# numpy runs ~3x slower. The switch of a window is the winning column of its winning row: the
-# first maximum in row-major order, as PyTorch, since a round keeps the first of equal values.
+# NOTE: speed. Windows that tile the input are pooled in two rounds of whole-array comparisons:
+# first among the kw columns of every window row, then among the kh rows of every window. Each
+# round works on a "stack", the k candidates of every group laid out as k contiguous arrays.
+# numpy's elementwise loops cost about 11 ns per inner loop whatever its length, and they run
+# without SIMD on strided operands: on a (windows, kh, OW) view of the column winners (inner loops
+# OW long) a comparison took 7x as long as on contiguous arrays, and on every other column of the
+# planes 2x. So a round copies its candidates apart first: the columns by kw strided copies with one
+# long loop each, the rows by one copy that moves each OW-wide run as one item
+# (backend.copy_into). Layer 1's forward: 1.1 -> 0.6 ms. The switch of a window is the winning
+# column of its winning row: the first maximum in row-major order, as PyTorch, since a round keeps
+# the first of equal values.
 
 class _TileSwitches:
     """The switches of tiling windows: which column won in each window row (``cols``) and which
@@ -394,47 +399,70 @@ class _TileSwitches:
         self.cols, self.rows, self.out_hw, self.swapped = cols, rows, out_hw, swapped
 
 
-def _first_max(xp, view):
-    """The max over axis 1 of ``view`` and the index of its first occurrence (bool for 2 choices)."""
-    k = view.shape[1]
+def _first_max(xp, stack):
+    """The elementwise max of the k arrays of ``stack`` (k, n) and the index of the first of them
+    that holds it (bool for 2 choices)."""
+    k = stack.shape[0]
     if k == 1:                                       # a copy: the output must not alias x
-        return view[:, 0].copy(), xp.zeros(view[:, 0].shape, bool)
+        return stack[0].copy(), xp.zeros(stack.shape[1:], bool)
     if k == 2:
-        a, b = view[:, 0], view[:, 1]
+        a, b = stack[0], stack[1]
         return xp.maximum(a, b, out=_scratch.empty(xp, a.shape, a.dtype)), xp.greater(b, a)
-    best, idx = view[:, 0].copy(), xp.zeros(view[:, 0].shape, xp.uint8)
+    best, idx = stack[0].copy(), xp.zeros(stack.shape[1:], xp.uint8 if k <= 256 else xp.intp)
     for j in range(1, k):
-        won = xp.greater(view[:, j], best)          # strictly: an equal later value does not win
+        won = xp.greater(stack[j], best)            # strictly: an equal later value does not win
         idx[won] = j
-        xp.maximum(best, view[:, j], out=best)
+        xp.maximum(best, stack[j], out=best)
     return best, idx
 
 
 def _route(xp, g, idx, out, finite=True):
-    """The adjoint of one round: ``g`` sent to the chosen position of each group; ``out`` viewed as
-    (groups, k, ...) is written whole. ``finite``: g holds no inf or NaN (then products route it)."""
-    k = out.shape[1]
+    """The adjoint of one round: ``g`` (n,) sent to the chosen array of ``out`` (k, n), which is
+    written whole. ``finite``: g holds no inf or NaN (then products route it)."""
+    k = out.shape[0]
     if k == 1:
-        out[:, 0] = g
+        out[0] = g
     elif not finite:                                 # inf * 0 is NaN: select, as PyTorch's scatter
         for j in range(k):
             chosen = (idx if j else ~idx) if idx.dtype == bool else idx == j
-            out[:, j] = xp.where(chosen, g, xp.zeros((), g.dtype))
+            out[j] = xp.where(chosen, g, xp.zeros((), g.dtype))
     elif idx.dtype == bool:
-        won = xp.multiply(g, idx, out=out[:, 1])
-        xp.subtract(g, won, out=out[:, 0])             # g - g*idx: float operands, no cast (speed)
+        won = xp.multiply(g, idx, out=out[1])
+        xp.subtract(g, won, out=out[0])                # g - g*idx: float operands, no cast (speed)
     else:
         for j in range(k):
-            xp.multiply(g, idx == j, out=out[:, j])
+            xp.multiply(g, idx == j, out=out[j])
 
 
-def _pick(xp, view, idx):
-    """Read the chosen position of each group: ``view`` (groups, k, ...) -> (groups, ...)."""
-    if view.shape[1] == 1:
-        return view[:, 0].copy()                     # never an alias of the input
+def _pick(xp, stack, idx):
+    """Read the chosen array of ``stack`` (k, n) at each position: (n,)."""
+    if stack.shape[0] == 1:
+        return stack[0].copy()                       # never an alias of the input
     if idx.dtype == bool:
-        return xp.where(idx, view[:, 1], view[:, 0])
-    return xp.take_along_axis(view, idx[:, None].astype(xp.intp), axis=1)[:, 0]
+        return xp.where(idx, stack[1], stack[0])
+    return xp.take_along_axis(stack, idx[None].astype(xp.intp), axis=0)[0]
+
+
+def _column_stack(xp, planes, kw):
+    """The kw columns of every window row of C-contiguous ``planes`` as a (kw, rows * OW) stack:
+    kw strided copies with one long loop each (a view when kw is 1)."""
+    columns = planes.reshape(-1, kw)
+    if kw == 1:
+        return columns.T
+    stack = _scratch.empty(xp, (kw, columns.shape[0]), planes.dtype)
+    for j in range(kw):
+        stack[j] = columns[:, j]
+    return stack
+
+
+def _row_stack(xp, a, kh, OW):
+    """``a`` (windows * kh * OW,), a value for every window row, as a (kh, windows * OW) stack."""
+    if kh == 1:
+        return a.reshape(1, -1)
+    windows = a.size // (kh * OW)
+    stack = _scratch.empty(xp, (kh, windows, OW), a.dtype)
+    backend.copy_into(stack, a.reshape(windows, kh, OW).transpose(1, 0, 2))
+    return stack.reshape(kh, -1)
 
 
 def _tile_planes(xp, x, kernel):
@@ -451,8 +479,8 @@ def _tiled_max(xp, x, kernel):
     """Max pooling over tiling windows: (out (N, C, OH, OW), _TileSwitches)."""
     kh, kw = kernel
     planes, swapped, (OH, OW) = _tile_planes(xp, x, kernel)
-    col_best, cols = _first_max(xp, planes.reshape(-1, kw))          # per window row
-    out, rows = _first_max(xp, col_best.reshape(-1, kh, OW))         # per window
+    col_best, cols = _first_max(xp, _column_stack(xp, planes, kw))    # per window row
+    out, rows = _first_max(xp, _row_stack(xp, col_best, kh, OW))      # per window
     out = out.reshape(planes.shape[:2] + (OH, OW))
     if swapped:
         out = out.transpose(1, 0, 2, 3)
@@ -504,12 +532,15 @@ class _SwitchScatter(Function):
         if isinstance(switches, _TileSwitches):
             sw = switches
             g = _contiguous(xp, g.transpose(1, 0, 2, 3) if sw.swapped else g)   # the switches' layout
-            M = g.shape[0] * g.shape[1] * OH                       # window rows of all planes
-            rows = _scratch.empty(xp, (M, kh, OW), g.dtype)         # each window row's gradient
             finite = bool(xp.isfinite(g).all())        # one check; the rounds then route by products
-            _route(xp, g.reshape(M, OW), sw.rows, rows, finite)
+            rows = g.reshape(-1)                                   # each window row's gradient
+            if kh > 1:                      # to a (kh, windows * OW) stack, then in row order
+                stack = _scratch.empty(xp, (kh, g.size), g.dtype)
+                _route(xp, rows, sw.rows, stack, finite)
+                rows = _scratch.empty(xp, (g.size // OW, kh, OW), g.dtype)
+                backend.copy_into(rows, stack.reshape(kh, -1, OW).transpose(1, 0, 2))
             planes = _scratch.empty(xp, g.shape[:2] + (OH * kh, OW * kw), g.dtype)
-            _route(xp, rows.reshape(-1), sw.cols, planes.reshape(-1, kw), finite)
+            _route(xp, rows.reshape(-1), sw.cols, planes.reshape(-1, kw).T, finite)
             if (OH * kh, OW * kw) != tuple(shape[2:]):
                 full = xp.zeros(g.shape[:2] + tuple(shape[2:]), dtype=g.dtype)   # rows/cols in no window
                 full[:, :, :OH * kh, :OW * kw] = planes
@@ -537,8 +568,8 @@ class _SwitchGather(Function):
             OH, OW = sw.out_hw
             x = x[:, :, :OH * kh, :OW * kw]
             x = _contiguous(xp, x.transpose(1, 0, 2, 3) if sw.swapped else x)
-            col_pick = _pick(xp, x.reshape(-1, kw), sw.cols)
-            out = _pick(xp, col_pick.reshape(-1, kh, OW), sw.rows).reshape(x.shape[:2] + (OH, OW))
+            col_pick = _pick(xp, x.reshape(-1, kw).T, sw.cols)
+            out = _pick(xp, _row_stack(xp, col_pick, kh, OW), sw.rows).reshape(x.shape[:2] + (OH, OW))
             return out.transpose(1, 0, 2, 3) if sw.swapped else out
         win = _windows(xp, _padded(xp, x, padding, 0), kernel, stride, dilation, window_last=True)
         win = win.reshape(win.shape[:4] + (-1,))
