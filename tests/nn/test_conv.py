@@ -437,6 +437,26 @@ def _backward_both_and_compare(torch, out, tout, ours, theirs, rng, atol):
         np.testing.assert_allclose(a.grad.data, t.grad.numpy(), atol=atol)
 
 
+@pytest.mark.parametrize("kernel, padding, dilation", [
+    ((3, 3), (1, 1), (1, 1)),        # the benchmark's case: rows and images share one padding
+    ((2, 4), "same", (1, 1)),        # uneven padding: (0, 1) rows and (1, 2) columns
+    ((3, 2), (3, 4), (1, 1)),        # padding wider than the kernel: the output outgrows H + pad
+    ((3, 3), (2, 0), (2, 2)),        # dilated
+    ((1, 1), (0, 2), (1, 1)),
+])
+def test_stride_one_input_gradient_on_the_shared_padding_grid_matches_torch(kernel, padding, dilation):
+    # the stride-1 input gradient adds shifted rows on a canvas whose rows and images share their
+    # padding; every layout of padding and output size must still add each tap at its own pixel
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(7)
+    x, w = rng.standard_normal((3, 2, 5, 6)), rng.standard_normal((4, 2) + kernel)
+    ours = [mg.tensor(a, requires_grad=True) for a in (x, w)]
+    theirs = [torch.tensor(a, requires_grad=True) for a in (x, w)]
+    out = conv2d(*ours, padding=padding, dilation=dilation)
+    tout = torch.nn.functional.conv2d(*theirs, padding=padding, dilation=dilation)
+    _backward_both_and_compare(torch, out, tout, ours, theirs, rng, atol=1e-10)
+
+
 @settings(max_examples=15)
 @given(conv_cases(), pool_cases())
 def test_against_torch(conv_case, pool_case):
