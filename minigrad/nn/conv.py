@@ -384,15 +384,15 @@ def _tiles(geom):
 
 # NOTE: speed. Windows that tile the input are pooled in two rounds of whole-array comparisons:
 # first among the kw columns of every window row, then among the kh rows of every window. Each
-# round works on a "stack", the k candidates of every group laid out as k contiguous arrays.
-# numpy's elementwise loops cost about 11 ns per inner loop whatever its length, and they run
-# without SIMD on strided operands: on a (windows, kh, OW) view of the column winners (inner loops
-# OW long) a comparison took 7x as long as on contiguous arrays, and on every other column of the
-# planes 2x. So a round copies its candidates apart first: the columns by kw strided copies with one
-# long loop each, the rows by one copy that moves each OW-wide run as one item
-# (backend.copy_into). Layer 1's forward: 1.1 -> 0.6 ms. The switch of a window is the winning
-# column of its winning row: the first maximum in row-major order, as PyTorch, since a round keeps
-# the first of equal values.
+# round works on a "stack" (k, n), the k candidates of every group as k arrays with one long loop
+# each: numpy's elementwise loops cost about 11 ns per inner loop whatever its length. The columns
+# are a strided view of the planes (every kw-th element). The rows of a (windows, kh, OW) view of
+# the column winners have inner loops OW long, and comparisons there took 7x as long as on
+# contiguous arrays; so they are copied apart first, by one copy that moves each OW-wide run as one
+# item (backend.copy_into). Layer 1's forward: 1.1 -> 0.6 ms. (Copying the columns apart too was
+# as fast in a quiet spell and 1-5% slower in a busy one: it moves 8 MB more.) The switch of a
+# window is the winning column of its winning row: the first maximum in row-major order, as
+# PyTorch, since a round keeps the first of equal values.
 
 class _TileSwitches:
     """The switches of tiling windows: which column won in each window row (``cols``) and which
@@ -447,18 +447,6 @@ def _pick(xp, stack, idx):
     return xp.take_along_axis(stack, idx[None].astype(xp.intp), axis=0)[0]
 
 
-def _column_stack(xp, planes, kw):
-    """The kw columns of every window row of C-contiguous ``planes`` as a (kw, rows * OW) stack:
-    kw strided copies with one long loop each (a view when kw is 1)."""
-    columns = planes.reshape(-1, kw)
-    if kw == 1:
-        return columns.T
-    stack = _scratch.empty(xp, (kw, columns.shape[0]), planes.dtype)
-    for j in range(kw):
-        stack[j] = columns[:, j]
-    return stack
-
-
 def _row_stack(xp, a, kh, OW):
     """``a`` (windows * kh * OW,), a value for every window row, as a (kh, windows * OW) stack."""
     if kh == 1:
@@ -483,7 +471,7 @@ def _tiled_max(xp, x, kernel):
     """Max pooling over tiling windows: (out (N, C, OH, OW), _TileSwitches)."""
     kh, kw = kernel
     planes, swapped, (OH, OW) = _tile_planes(xp, x, kernel)
-    col_best, cols = _first_max(xp, _column_stack(xp, planes, kw))    # per window row
+    col_best, cols = _first_max(xp, planes.reshape(-1, kw).T)         # per window row
     out, rows = _first_max(xp, _row_stack(xp, col_best, kh, OW))      # per window
     out = out.reshape(planes.shape[:2] + (OH, OW))
     if swapped:
