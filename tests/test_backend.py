@@ -140,6 +140,17 @@ def test_work_array_pool_shares_free_buffers_by_size_and_keeps_layouts():
     assert like.transpose(1, 0, 2).flags.c_contiguous
 
 
+
+def test_work_array_pool_hands_out_the_most_recently_used_free_buffer():
+    # the most recently used free buffer is the likeliest to be in this core's cache (speed)
+    from minigrad.backend import WorkArrayPool
+    pool = WorkArrayPool()
+    pool.min_bytes = 0
+    first, second = pool.empty(np, (8,), np.float32), pool.empty(np, (8,), np.float32)
+    second_memory = second.ctypes.data
+    del first, second
+    assert pool.empty(np, (8,), np.float32).ctypes.data == second_memory
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.integers(1, 5), min_size=2, max_size=4), st.integers(0, 2**16),
        st.sampled_from([np.float32, np.float64, np.int16, np.bool_]))
