@@ -420,19 +420,22 @@ def _first_max(xp, stack):
     return best, idx
 
 
-def _route(xp, g, idx, out, finite=True):
+def _route(xp, g, idx, out):
     """The adjoint of one round: ``g`` (n,) sent to the chosen array of ``out`` (k, n), which is
-    written whole. ``finite``: g holds no inf or NaN (then products route it)."""
+    written whole, +0.0 where not chosen (as PyTorch's scatter).
+
+    NOTE: exact for every value. It routes g's bits as unsigned integers: g*1 and g*0 are g and 0,
+    and g - g*idx is 0 or g, bit for bit, where float products turn inf*0 into NaN and give -0.0.
+    """
     k = out.shape[0]
     if k == 1:
         out[0] = g
-    elif not finite:                                 # inf * 0 is NaN: select, as PyTorch's scatter
-        for j in range(k):
-            chosen = (idx if j else ~idx) if idx.dtype == bool else idx == j
-            out[j] = xp.where(chosen, g, xp.zeros((), g.dtype))
-    elif idx.dtype == bool:
+        return
+    bits = np.dtype(f"u{g.dtype.itemsize}")
+    g, out = g.view(bits), out.view(bits)
+    if idx.dtype == bool:
         won = xp.multiply(g, idx, out=out[1])
-        xp.subtract(g, won, out=out[0])                # g - g*idx: float operands, no cast (speed)
+        xp.subtract(g, won, out=out[0])
     else:
         for j in range(k):
             xp.multiply(g, idx == j, out=out[j])
@@ -524,15 +527,14 @@ class _SwitchScatter(Function):
         if isinstance(switches, _TileSwitches):
             sw = switches
             g = _contiguous(xp, g.transpose(1, 0, 2, 3) if sw.swapped else g)   # the switches' layout
-            finite = bool(xp.isfinite(g).all())        # one check; the rounds then route by products
             rows = g.reshape(-1)                                   # each window row's gradient
             if kh > 1:                      # to a (kh, windows * OW) stack, then in row order
                 stack = _scratch.empty(xp, (kh, g.size), g.dtype)
-                _route(xp, rows, sw.rows, stack, finite)
+                _route(xp, rows, sw.rows, stack)
                 rows = _scratch.empty(xp, (g.size // OW, kh, OW), g.dtype)
                 backend.copy_into(rows, stack.reshape(kh, -1, OW).transpose(1, 0, 2))
             planes = _scratch.empty(xp, g.shape[:2] + (OH * kh, OW * kw), g.dtype)
-            _route(xp, rows.reshape(-1), sw.cols, planes.reshape(-1, kw).T, finite)
+            _route(xp, rows.reshape(-1), sw.cols, planes.reshape(-1, kw).T)
             if (OH * kh, OW * kw) != tuple(shape[2:]):
                 full = xp.zeros(g.shape[:2] + tuple(shape[2:]), dtype=g.dtype)   # rows/cols in no window
                 full[:, :, :OH * kh, :OW * kw] = planes
