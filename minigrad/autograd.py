@@ -402,9 +402,9 @@ class Function:
                 where = ", ".join(f"input {i} on {d}" for i, d in enumerate(devices))
                 raise RuntimeError(f"gate {fn.label}: expected all tensors on one device, got {where}; "
                                    "move them with .to(device) first") from None
-            if not isinstance(e, ValueError) or "broadcast" not in str(e):
-                raise
             from .ops import ShapeError
+            if isinstance(e, ShapeError) or not isinstance(e, ValueError) or "broadcast" not in str(e):
+                raise                                  # (a gate's own ShapeError says more)
             raise ShapeError(f"gate {fn.label}: the shapes {' and '.join(str(x.shape) for x in inputs)} "
                              f"do not broadcast together") from None
         # Tensor._wrap(data), inlined

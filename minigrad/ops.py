@@ -566,7 +566,14 @@ class SetItem(Function):
     def forward(self, x, v, index=None):
         self.index = index
         out = x.copy(order="K")         # in x's layout: views of x made again from out stay views
-        out[index] = v
+        try:
+            out[index] = v
+        except ValueError as e:
+            if "broadcast" not in str(e):
+                raise
+            raise ShapeError(f"x[{_show_index(index)}] = v: a value of shape {tuple(v.shape)} does not fit "
+                             f"the indexed part, of shape {tuple(out[index].shape)}, of a tensor of shape "
+                             f"{tuple(x.shape)}") from None
         return out
 
     def backward(self, g):
@@ -596,8 +603,18 @@ def _mask_of(index):
 
 
 def _show_index(index):
+    """An index as written in brackets: ``1:, None, ..., array(3,)``."""
     items = index if isinstance(index, tuple) else (index,)
-    return ", ".join(f"array{tuple(i.shape)}" if backend.is_array(i) else repr(i) for i in items)
+    return ", ".join(_show_item(i) for i in items)
+
+
+def _show_item(i):
+    if backend.is_array(i):
+        return f"array{tuple(i.shape)}"
+    if isinstance(i, slice):
+        parts = ["" if v is None else str(v) for v in (i.start, i.stop)]
+        return ":".join(parts + ([str(i.step)] if i.step is not None else []))
+    return "..." if i is Ellipsis else repr(i)
 
 
 class Cat(Function):

@@ -715,9 +715,16 @@ class Tensor:
         index = _index_arg(index)
         value = self._operand(value)
         if (self.requires_grad or value.requires_grad) and is_grad_enabled():
-            self._inplace(lambda t: ops.SetItem.apply(t, value, index=index))
+            self._inplace(lambda t: ops.SetItem.apply(t, t if value is self else value, index=index))
         else:
-            self.data[index] = value.data
+            try:
+                self.data[index] = value.data
+            except ValueError as e:
+                if "broadcast" not in str(e):
+                    raise
+                raise ops.ShapeError(
+                    f"x[{ops._show_index(index)}] = v: a value of shape {value.shape} does not fit the "
+                    f"indexed part, of shape {self.data[index].shape}, of a tensor of shape {self.shape}") from None
             self._count_write()
 
     # ***** in-place ops (safe: version counters catch a saved value that changed) *****
@@ -903,21 +910,25 @@ class Tensor:
             base._version += 1
             base = base._base
 
+    # NOTE: `b.add_(b)`: the operand that is the tensor itself is read as its value from before the
+    # op (the shell `t` that `_inplace` hands the computation). Recorded as `self`, the new gate would
+    # take its own output as an input: a cycle in the graph, and a version error in backward.
+
     def add_(self, other, alpha=1):
         """In place: self += alpha * other."""
-        return self._inplace(lambda t: t.add(other, alpha=alpha))
+        return self._inplace(lambda t: t.add(t if other is self else other, alpha=alpha))
 
     def sub_(self, other, alpha=1):
         """In place: self -= alpha * other."""
-        return self._inplace(lambda t: t.sub(other, alpha=alpha))
+        return self._inplace(lambda t: t.sub(t if other is self else other, alpha=alpha))
 
     def mul_(self, other):
         """In place: self *= other."""
-        return self._inplace(lambda t: t.mul(other))
+        return self._inplace(lambda t: t.mul(t if other is self else other))
 
     def div_(self, other):
         """In place: self /= other."""
-        return self._inplace(lambda t: t.div(other))
+        return self._inplace(lambda t: t.div(t if other is self else other))
 
     def clamp_(self, min=None, max=None):
         """In place: clamp to [min, max]."""
@@ -934,6 +945,8 @@ class Tensor:
 
     def copy_(self, src):
         """In place: copy ``src``'s values (broadcast to this shape)."""
+        if src is self:
+            return self
         return self._inplace(lambda t: ops.SetItem.apply(t, self._operand(src), index=Ellipsis), cast=True)
 
     def normal_(self, mean=0.0, std=1.0):

@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import minigrad as mg
+from minigrad.ops import ShapeError
 from minigrad.testing import tensors
 
 INPLACE = {   # name: (in-place call, the same thing in numpy)
@@ -643,3 +644,39 @@ def test_a_zero_dimensional_integer_tensor_indexes_like_an_int():
     x[mg.tensor(1)].add_(100.0)
     x[mg.tensor(0), mg.tensor(1)].mul_(10.0)
     assert x.tolist() == [[1.0, 20.0], [103.0, 104.0]]
+
+
+@pytest.mark.parametrize("op", ["add_", "add_alpha", "sub_", "mul_", "div_", "iadd", "copy_", "setitem"])
+def test_an_inplace_op_whose_operand_is_the_tensor_itself_reads_its_old_value(op):
+    # b.add_(b) is b + b: the operand is read as b's value from before the op. It was recorded as b
+    # itself, so the new gate took its own output as an input (a cycle and a version error in
+    # backward); PyTorch computes add_ and sub_ (and refuses mul_ and div_, which save b)
+    x = np.array([1.0, -2.0, 3.0])
+    a = mg.tensor(x, requires_grad=True)
+    b = a * 2
+    if op == "iadd":
+        b += b
+    elif op == "setitem":
+        b[...] = b
+    elif op == "add_alpha":
+        b.add_(b, alpha=2)
+    else:
+        getattr(b, op)(b)
+    assert all(t is not b for t in b.grad_fn.inputs)          # no gate takes its own output
+    (b * mg.tensor([1.0, 2.0, 3.0])).sum().backward()
+    value, grad = {"add_": (4 * x, [4.0, 8.0, 12.0]), "iadd": (4 * x, [4.0, 8.0, 12.0]),
+                   "add_alpha": (6 * x, [6.0, 12.0, 18.0]),
+                   "sub_": (0 * x, [0.0, 0.0, 0.0]), "mul_": (4 * x * x, 8 * x * [1.0, 2.0, 3.0]),
+                   "div_": (np.ones(3), [0.0, 0.0, 0.0]), "copy_": (2 * x, [2.0, 4.0, 6.0]),
+                   "setitem": (2 * x, [2.0, 4.0, 6.0])}[op]
+    np.testing.assert_allclose(b.data, value)
+    np.testing.assert_allclose(a.grad.data, grad)
+
+
+def test_setitem_with_a_value_that_does_not_fit_names_both_shapes():
+    b = mg.tensor([1.0, 2.0, 3.0], requires_grad=True) * 2
+    with pytest.raises(ShapeError, match=r"shape \(3,\) does not fit the indexed part, of shape \(2,\)"):
+        b[1:] = mg.ones(3)
+    c = mg.zeros(3, 4)                                                    # no graph: the same error
+    with pytest.raises(ShapeError, match=r"shape \(3,\) does not fit the indexed part, of shape \(2, 2\)"):
+        c[1:, :2] = mg.ones(3)
