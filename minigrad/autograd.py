@@ -550,7 +550,7 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
             if isinstance(node, Tensor):                      # a leaf
                 if type(g) is _ndarray:
                     g = wrap(g)
-                for hook in node._hooks or ():
+                for hook in tuple(node._hooks or ()):      # (a hook may register hooks)
                     new = hook(g)
                     g = new if new is not None else g
                 if capture is not None:
@@ -567,7 +567,7 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
             if out is not None and (out._hooks or out._retains_grad):
                 if type(g) is _ndarray:
                     g = wrap(g)
-                for hook in out._hooks or ():
+                for hook in tuple(out._hooks or ()):
                     new = hook(g)
                     g = new if new is not None else g
                 if out._retains_grad and capture is None:

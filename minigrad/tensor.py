@@ -22,18 +22,21 @@ MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
 class RemovableHandle:
     """What ``register_hook`` returns: ``remove()`` unregisters the hook (again: a no-op)."""
-    # NOTE: a module-level class holding the tensor weakly: a class made per call, or a strong
-    # reference, would leave reference cycles (or keep the tensor alive) after every hook
-    __slots__ = ("_tensor", "_hook")
+    # NOTE: a module-level class holding the tensor's hook list, not the tensor: a class made per
+    # call, or the tensor itself, would leave reference cycles (or keep the tensor alive) after every
+    # hook; and an in-place op hands the list on to the tensor's old value (see Tensor._inplace)
+    __slots__ = ("_hooks", "_hook")
 
-    def __init__(self, tensor, hook):
-        self._tensor, self._hook = weakref.ref(tensor), hook
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
 
     def remove(self):
         """Unregister the hook."""
-        t = self._tensor()
-        if t is not None and t._hooks:
-            t._hooks = [h for h in t._hooks if h is not self._hook] or None
+        for i, h in enumerate(self._hooks):
+            if h is self._hook:
+                del self._hooks[i]
+                self._hook = None                   # once only: the same function may be registered twice
+                return
 
 
 def _dtype(dtype):
@@ -222,8 +225,10 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that does not require grad")
         autograd.watch_outputs()
-        self._hooks = (self._hooks or []) + [hook]
-        return RemovableHandle(self, hook)
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+        return RemovableHandle(self._hooks, hook)
 
     def _accumulate_grad(self, g, handed_out, create_graph):
         # NOTE: a gradient may be a broadcast view or the very object another leaf got (add sends
@@ -758,6 +763,9 @@ class Tensor:
             return self
         if self.grad_fn is not None:
             self.grad_fn._out = weakref.ref(shell)
+            # hooks registered so far see the old value's gradient, as in PyTorch (retain_grad
+            # stays with the tensor: its .grad is the new value's)
+            shell._hooks, self._hooks = self._hooks, None
         old_memory = _memory_owner(self.data)
         self.data, self.grad_fn, self.requires_grad = result.data, result.grad_fn, True
         if source is not None:

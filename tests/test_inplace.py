@@ -680,3 +680,42 @@ def test_setitem_with_a_value_that_does_not_fit_names_both_shapes():
     c = mg.zeros(3, 4)                                                    # no graph: the same error
     with pytest.raises(ShapeError, match=r"shape \(3,\) does not fit the indexed part, of shape \(2, 2\)"):
         c[1:, :2] = mg.ones(3)
+
+
+def test_hooks_registered_before_an_inplace_op_see_the_old_values_gradient_as_torch():
+    # PyTorch keeps a tensor's hooks with the gate that made its old value; retain_grad follows
+    # the tensor (its .grad is the new value's gradient)
+    seen = []
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    b = a * 2
+    b.retain_grad()
+    b.register_hook(lambda g: seen.append(("before", g.data.tolist())))
+    b.mul_(3)
+    b.register_hook(lambda g: seen.append(("after", g.data.tolist())))
+    (b * mg.tensor([1.0, 10.0])).sum().backward()
+    assert seen == [("after", [1.0, 10.0]), ("before", [3.0, 30.0])]
+    np.testing.assert_array_equal(b.grad.data, [1.0, 10.0])
+    np.testing.assert_array_equal(a.grad.data, [6.0, 60.0])
+    torch = pytest.importorskip("torch")
+    seen_torch = []
+    ta = torch.tensor([1.0, 2.0], requires_grad=True)
+    tb = ta * 2
+    tb.retain_grad()
+    tb.register_hook(lambda g: seen_torch.append(("before", g.tolist())))
+    tb.mul_(3)
+    tb.register_hook(lambda g: seen_torch.append(("after", g.tolist())))
+    (tb * torch.tensor([1.0, 10.0])).sum().backward()
+    assert seen_torch == seen and tb.grad.tolist() == b.grad.data.tolist()
+
+
+def test_a_hook_handle_removes_its_hook_after_an_inplace_op_and_only_its_own_registration():
+    calls = []
+    hook = lambda g: calls.append(1)                              # noqa: E731
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    b = a * 2
+    first, _ = b.register_hook(hook), b.register_hook(hook)     # one function, twice
+    b.add_(1)
+    first.remove()
+    first.remove()                                              # again: a no-op
+    b.sum().backward()
+    assert calls == [1]
