@@ -878,7 +878,9 @@ class Tensor:
         """An in-place op's ``result`` in this tensor's dtype when it is to be recorded; when it
         needs no grad, it is written into this tensor's memory instead, and None returned."""
         result = self._same_dtype(result, cast)
-        if not result.requires_grad:                # nothing to record: write into the same memory
+        # nothing to record (an integer or bool tensor has no gradient, as in PyTorch): write the
+        # values into the same memory
+        if not result.requires_grad or self.dtype.kind not in "fc":
             self._write(result.data)
             return None
         if result.shape != self.shape:

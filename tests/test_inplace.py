@@ -719,3 +719,21 @@ def test_a_hook_handle_removes_its_hook_after_an_inplace_op_and_only_its_own_reg
     first.remove()                                              # again: a no-op
     b.sum().backward()
     assert calls == [1]
+
+
+@pytest.mark.parametrize("write", ["view copy_", "copy_", "setitem", "add_"])
+def test_writing_a_grad_value_into_an_integer_tensor_is_not_recorded_as_torch(write):
+    # an integer tensor has no gradient: the values are written (truncated), nothing is recorded
+    buf = mg.zeros(3, dtype="int64")
+    w = mg.tensor([2.5, -1.5, 7.0], requires_grad=True)
+    if write == "view copy_":
+        buf[0].copy_(w[0])
+    elif write == "copy_":
+        buf.copy_(w)
+    elif write == "setitem":
+        buf[1:] = w[:2] * 3
+    else:
+        buf.add_(w.int() * 1)
+    expected = {"view copy_": [2, 0, 0], "copy_": [2, -1, 7], "setitem": [0, 7, -4], "add_": [2, -1, 7]}[write]
+    assert buf.dtype == np.int64 and buf.data.tolist() == expected
+    assert not buf.requires_grad and buf.grad_fn is None
