@@ -1,5 +1,6 @@
 """The Tensor: storage and properties, factories, operators, and every op composed from the gates."""
 import builtins
+import copy
 import math
 import weakref
 from collections import namedtuple
@@ -93,14 +94,39 @@ class Tensor:
         return values
 
     def __getstate__(self):
-        # NOTE: a view pickles (and deep-copies) as its own values: the copy shares no memory, so
-        # it keeps no link to its base, and the base's graph does not travel with it
+        # NOTE: a view pickles as its own values: the copy shares no memory, so it keeps no link to
+        # its base, and the base's graph does not travel with it (a deep copy too, unless its base is
+        # copied in the same call: __deepcopy__)
         return (None, dict(self._slot_values(), _base=None, _view=None, _views=None))
 
     def __setstate__(self, state):
         self._base = None                  # (absent from tensors pickled by older versions)
         for name, value in state[1].items():
             setattr(self, name, value)
+
+    def __deepcopy__(self, memo):
+        """A deep copy. Tensors that share memory and are copied together (a tensor and its views,
+        in one container, in any order) share the copy's memory, as in PyTorch; a view copied alone
+        holds only its own values. Tensors made by a recorded gate copy as their own values."""
+        new = object.__new__(type(self))
+        memo[id(self)] = new
+        for name, value in dict(self._slot_values(), _base=None, _view=None, _views=None).items():
+            setattr(new, name, copy.deepcopy(value, memo))
+        if self.grad_fn is None:
+            if _has_copied_ancestor(self, memo):     # (its base's copy: made now, if not yet)
+                _relink_copy(new, copy.deepcopy(self._base, memo), self._view)
+            bases = [self]                           # views of it (or of its views) copied before it
+            while bases:
+                base = bases.pop()
+                for ref in list(getattr(base, "_views", None) or ()):
+                    view = ref()
+                    if (view is None or view._base is not base or view.grad_fn is not None
+                            or getattr(view, "_view", None) is None):
+                        continue
+                    if id(view) in memo and memo[id(view)]._base is None:
+                        _relink_copy(memo[id(view)], copy.deepcopy(base, memo), view._view)
+                    bases.append(view)
+        return new
 
     def __copy__(self):
         # a shallow copy shares the data, so it stays linked to the same base
@@ -1001,6 +1027,32 @@ def _shape_arg(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
     return tuple(int(s) for s in shape)
+
+
+def _has_copied_ancestor(t, memo):
+    """Whether a tensor that ``t`` is a view of (through views made without a graph) was deep-copied
+    in this ``copy.deepcopy`` call."""
+    while t._base is not None and getattr(t, "_view", None) is not None:
+        t = t._base
+        if id(t) in memo:
+            return True
+    return False
+
+
+def _relink_copy(view, base, recipe):
+    """Make the deep copy ``view`` a view of the deep copy ``base`` again, by the gate that made the
+    original view (``recipe``; the same memory for a ``detach()`` alias)."""
+    if recipe is autograd.DETACHED:
+        data = base.data
+    else:
+        gate, kwargs = recipe
+        with no_grad():
+            fresh = gate.apply(base, **kwargs)
+        if fresh._base is not base:                 # that gate had to copy: leave the values alone
+            return
+        data = fresh.data
+    view.data, view._base, view._view = data, base, recipe
+    autograd._register_view(base, view)
 
 
 def _memory_owner(a):

@@ -737,3 +737,22 @@ def test_writing_a_grad_value_into_an_integer_tensor_is_not_recorded_as_torch(wr
     expected = {"view copy_": [2, 0, 0], "copy_": [2, -1, 7], "setitem": [0, 7, -4], "add_": [2, -1, 7]}[write]
     assert buf.dtype == np.int64 and buf.data.tolist() == expected
     assert not buf.requires_grad and buf.grad_fn is None
+
+
+@pytest.mark.parametrize("base_first", [True, False])
+def test_a_deep_copy_of_a_tensor_with_its_views_keeps_them_sharing_memory_as_torch(base_first):
+    import copy
+    x = mg.arange(6.0)
+    views = {"row": x[1:3], "grid": x.view(2, 3), "alias": x.detach(), "t": x.view(2, 3).t()}
+    pair = copy.deepcopy((x, views) if base_first else (views, x))
+    xc, vc = pair if base_first else pair[::-1]
+    xc[2] = 10.0                                   # writes through the copy's memory
+    assert vc["row"].tolist() == [1.0, 10.0] and vc["grid"].tolist()[0] == [0.0, 1.0, 10.0]
+    assert vc["alias"].tolist()[2] == 10.0 and vc["t"].tolist()[2][0] == 10.0
+    assert x.tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]            # the original is untouched
+    assert vc["row"]._base is xc and vc["grid"]._base is xc
+    torch = pytest.importorskip("torch")
+    tx = torch.arange(6.0)
+    txc, tv = copy.deepcopy((tx, tx[1:3]))
+    txc[2] = 10.0
+    assert tv.tolist() == vc["row"].tolist()
