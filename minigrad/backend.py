@@ -157,7 +157,8 @@ class WorkArrayPool:
         # to be in this core's cache. A buffer that OpenBLAS's second thread wrote last (half of any
         # product) is dirty in the other core's cache, and writing it from here stalled: the first
         # copy into such a 2 MiB buffer took 2.4 ms, the same copy right after 0.18 (0.2 with one
-        # BLAS thread). convnet -2 to -3%, mlp -9% in paired A/B runs.
+        # BLAS thread). convnet -2 to -3% in paired A/B runs (mlp -9% in a slow spell of the VM,
+        # no change in a quiet one).
         with self.lock:
             arrays = self.arrays
             for i in range(len(arrays) - 1, -1, -1):
