@@ -281,6 +281,10 @@ class Function:
     Non-tensor arguments go as keywords to ``apply`` and on to ``forward``.
     """
     saves_inputs = None     # indices of inputs whose values backward reads; None means all
+    # {i: the inputs whose values the gradient of input i reads}, for a gate whose gradients read
+    # different inputs: only those of the gradients needed are version-checked (x * c, with c
+    # constant, reads only c: changing x in place afterwards is fine, as in PyTorch)
+    reads_inputs_for = None
     saves_output = False    # True when backward reads the output's value
     makes_view = False      # True when the output may share the first input's memory (reshape, x[1:])
     # True when backward accepts its gradient ``g`` as a raw numpy array on a first-order pass (it
@@ -300,6 +304,8 @@ class Function:
             cls.takes_array_grads = False
         if "forward" in own and "keeps_state" not in own:
             cls.keeps_state = True
+        if "backward" in own and "reads_inputs_for" not in own:
+            cls.reads_inputs_for = None
 
     # per-instance attributes (no __slots__: gates keep what backward needs on self, by name)
     inputs = ()
@@ -460,6 +466,9 @@ class Function:
 
     def _check_versions(self):
         saved = range(len(self.inputs)) if self.saves_inputs is None else self.saves_inputs
+        if self.reads_inputs_for is not None:
+            read = {j for i, need in enumerate(self.needs_input_grad) if need for j in self.reads_inputs_for[i]}
+            saved = [i for i in saved if i in read]
         for i in saved:
             x = self.inputs[i]
             if _version_of(x) != self._versions[i]:

@@ -308,6 +308,7 @@ class Sub(Function):
 class Mul(Function):
     """a * b; the mul gate swaps its inputs: da = g b, db = g a."""
     keeps_state = False          # forward keeps nothing on self (see Function.keeps_state)
+    reads_inputs_for = {0: (1,), 1: (0,)}
     takes_array_grads = True     # backward reads g through operands (or passes it on)
     def forward(self, a, b): return a * b
     def backward(self, g):
@@ -319,6 +320,7 @@ class Mul(Function):
 class Div(Function):
     """a / b; local gradients 1/b and -a/b^2."""
     keeps_state = False          # forward keeps nothing on self (see Function.keeps_state)
+    reads_inputs_for = {0: (1,), 1: (0, 1)}
     takes_array_grads = True     # backward reads g through operands (or passes it on)
     def forward(self, a, b): return a / b
     def backward(self, g):
@@ -658,6 +660,7 @@ def matmul_laid_out_like(p, q, like):
 class MatMul(Function):
     """a @ b with numpy's rules (batched, 1-D); local gradients g b^T and a^T g."""
     keeps_state = False          # forward keeps nothing on self (see Function.keeps_state)
+    reads_inputs_for = {0: (1,), 1: (0,)}     # (b's memory layout is read for gb, not its values)
     takes_array_grads = True     # backward reads g through operands (or passes it on)
     def forward(self, a, b):
         ka = a.shape[-1] if a.ndim else None                            # a 0-d operand has no inner size

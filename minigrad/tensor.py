@@ -105,33 +105,34 @@ class Tensor:
             setattr(self, name, value)
 
     def __deepcopy__(self, memo):
-        """A deep copy. Tensors that share memory and are copied together (a tensor and its views,
-        in one container, in any order) share the copy's memory, as in PyTorch; a view copied alone
-        holds only its own values. Tensors made by a recorded gate copy as their own values."""
+        """A deep copy. Tensors on one memory (a tensor, its views, its ``detach()`` aliases) copied
+        in one ``copy.deepcopy`` call share the copy's memory, in any order, as PyTorch's storages:
+        a view copied alone brings the memory it views along. Tensors made by a recorded gate copy
+        as their own values."""
         new = object.__new__(type(self))
         memo[id(self)] = new
-        for name, value in dict(self._slot_values(), _base=None, _view=None, _views=None).items():
+        state = dict(self._slot_values(), _base=None, _view=None, _views=None)
+        data = state.pop("data")
+        for name, value in state.items():
             setattr(new, name, copy.deepcopy(value, memo))
-        if self.grad_fn is None:
-            if _has_copied_ancestor(self, memo):     # (its base's copy: made now, if not yet)
-                _relink_copy(new, copy.deepcopy(self._base, memo), self._view)
-            bases = [self]                           # views of it (or of its views) copied before it
-            while bases:
-                base = bases.pop()
-                for ref in list(getattr(base, "_views", None) or ()):
-                    view = ref()
-                    if (view is None or view._base is not base or view.grad_fn is not None
-                            or getattr(view, "_view", None) is None):
-                        continue
-                    if id(view) in memo and memo[id(view)]._base is None:
-                        _relink_copy(memo[id(view)], copy.deepcopy(base, memo), view._view)
-                    bases.append(view)
+        if self.grad_fn is not None:
+            new.data = copy.deepcopy(data, memo)
+            return new
+        new.data = _copy_sharing(data, memo)
+        # the view links (shared version counts), where both ends of one are copied: this one's to
+        # its base, and those of its views copied before it
+        if self._base is not None and getattr(self, "_view", None) is not None:
+            _link_copy(self, self._base, memo)
+        for ref in list(getattr(self, "_views", None) or ()):
+            view = ref()
+            if view is not None and view._base is self and id(view) in memo:
+                _link_copy(view, self, memo)
         return new
 
     def __copy__(self):
-        # a shallow copy shares the data, so it stays linked to the same base
+        # a shallow copy shares the data, so it stays linked to the same base (not the hooks)
         t = object.__new__(type(self))
-        t.__setstate__((None, dict(self._slot_values(), _views=None)))
+        t.__setstate__((None, dict(self._slot_values(), _views=None, _hooks=None)))
         if t._base is not None and getattr(t, "_view", None) is not None:
             autograd._register_view(t._base, t)
         return t
@@ -981,9 +982,8 @@ class Tensor:
 
     def copy_(self, src):
         """In place: copy ``src``'s values (broadcast to this shape)."""
-        if src is self:
-            return self
-        return self._inplace(lambda t: ops.SetItem.apply(t, self._operand(src), index=Ellipsis), cast=True)
+        return self._inplace(lambda t: ops.SetItem.apply(t, t if src is self else self._operand(src),
+                                                         index=Ellipsis), cast=True)
 
     def normal_(self, mean=0.0, std=1.0):
         """In place: fill with samples of N(mean, std^2) (not recorded)."""
@@ -1029,30 +1029,35 @@ def _shape_arg(shape):
     return tuple(int(s) for s in shape)
 
 
-def _has_copied_ancestor(t, memo):
-    """Whether a tensor that ``t`` is a view of (through views made without a graph) was deep-copied
-    in this ``copy.deepcopy`` call."""
-    while t._base is not None and getattr(t, "_view", None) is not None:
-        t = t._base
-        if id(t) in memo:
-            return True
-    return False
+_OWNERS = ("minigrad", "memory copied by this deepcopy")     # a key of copy.deepcopy's memo
 
 
-def _relink_copy(view, base, recipe):
-    """Make the deep copy ``view`` a view of the deep copy ``base`` again, by the gate that made the
-    original view (``recipe``; the same memory for a ``detach()`` alias)."""
-    if recipe is autograd.DETACHED:
-        data = base.data
-    else:
-        gate, kwargs = recipe
-        with no_grad():
-            fresh = gate.apply(base, **kwargs)
-        if fresh._base is not base:                 # that gate had to copy: leave the values alone
-            return
-        data = fresh.data
-    view.data, view._base, view._view = data, base, recipe
-    autograd._register_view(base, view)
+def _copy_sharing(data, memo):
+    """A deep copy of the array ``data``: arrays on one memory copied in one ``copy.deepcopy`` call
+    get views of one copy of that memory, with the same offsets and strides."""
+    owner = _memory_owner(data)
+    if (type(data) is not np.ndarray or type(owner) is not np.ndarray
+            or not (owner.flags.c_contiguous or owner.flags.f_contiguous)):
+        return copy.deepcopy(data, memo)
+    owners = memo.setdefault(_OWNERS, {})
+    if id(owner) not in owners:                  # (the owner kept too: its id stays unique)
+        owners[id(owner)] = (owner, owner.copy(order="K"))
+    copied = owners[id(owner)][1]
+    if data is owner:
+        return copied
+    offset = data.__array_interface__["data"][0] - owner.__array_interface__["data"][0]
+    buffer = copied if copied.flags.c_contiguous else copied.T
+    return np.ndarray(data.shape, data.dtype, buffer=buffer, offset=offset, strides=data.strides)
+
+
+def _link_copy(view, base, memo):
+    """Link the deep copy of ``view`` to that of ``base`` as the originals are linked, when both
+    are copied and the originals still share memory."""
+    if id(base) not in memo or _memory_owner(view.data) is not _memory_owner(base.data):
+        return
+    view_copy, base_copy = memo[id(view)], memo[id(base)]
+    view_copy._base, view_copy._view = base_copy, view._view
+    autograd._register_view(base_copy, view_copy)
 
 
 def _memory_owner(a):

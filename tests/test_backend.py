@@ -191,6 +191,10 @@ def test_copy_into_falls_back_to_numpy_assignment():
     out = np.empty((3, 4, 2))
     backend.copy_into(out.transpose(2, 0, 1), a)                         # rows not contiguous
     np.testing.assert_array_equal(out.transpose(2, 0, 1), a)
+    objects = np.array([[None, 1, "a"], [2, None, "b"]], dtype=object)
+    out = np.empty((2, 5), dtype=object)[:, 1:4]
+    backend.copy_into(out, objects)                                      # object arrays: references
+    assert (out == objects).all()
     buf = np.arange(20.0).reshape(4, 5)
     backend.copy_into(buf[1:, 1:], buf[:-1, :-1])                         # overlapping operands
     np.testing.assert_array_equal(buf[1:, 1:], np.arange(20.0).reshape(4, 5)[:-1, :-1])

@@ -299,7 +299,7 @@ def test_an_expanded_view_written_in_place_gets_its_own_memory_and_no_link():
     assert a.grad.tolist() == [[1.0, 2.0]]
 
 
-def test_pickled_and_deep_copied_views_hold_only_their_own_values():
+def test_pickled_views_hold_only_their_own_values_and_deep_copies_share_no_memory():
     import copy
     import pickle
     big = mg.zeros(1000, 100)
@@ -309,20 +309,28 @@ def test_pickled_and_deep_copied_views_hold_only_their_own_values():
     with mg.no_grad():
         v = (w * 2.0)[:2]
     assert pickle.loads(pickle.dumps(v)).tolist() == [2.0, 4.0]
-    d = copy.deepcopy(v)
-    assert d._base is None and d.tolist() == [2.0, 4.0]
+    d = copy.deepcopy(v)                    # (as PyTorch, it brings the memory it views along)
+    assert d._base is None and d.tolist() == [2.0, 4.0] and not np.shares_memory(d.data, v.data)
     assert copy.copy(v)._base is v._base                    # a shallow copy shares the memory
 
 
 def test_a_transposed_weight_changed_by_the_optimiser_is_caught():
-    # x @ W.T saves the view W.T; opt.step() changes W: PyTorch refuses the second backward, so do we
+    # x @ W.T reads the view W.T for x's gradient; opt.step() changes W: PyTorch refuses the second
+    # backward, so do we. Without x's gradient W.T is not read, and both allow it.
     W = mg.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
-    x = mg.tensor(np.ones((4, 3)))
+    x = mg.tensor(np.ones((4, 3)), requires_grad=True)
     loss = (x @ W.T).sum()
     loss.backward(retain_graph=True)
     mg.optim.SGD([W], lr=0.1).step()
     with pytest.raises(RuntimeError, match=r"gate MatMul.*it is a view of a tensor of shape \(2, 3\)"):
         loss.backward()
+    x = mg.tensor(np.ones((4, 3)))
+    loss = (x @ W.T).sum()
+    loss.backward(retain_graph=True)
+    mg.optim.SGD([W], lr=0.1).step()
+    W.grad = None
+    loss.backward()
+    np.testing.assert_array_equal(W.grad.data, np.full((2, 3), 4.0))
 
 
 def test_copies_are_not_views_and_stay_valid():
@@ -756,3 +764,77 @@ def test_a_deep_copy_of_a_tensor_with_its_views_keeps_them_sharing_memory_as_tor
     txc, tv = copy.deepcopy((tx, tx[1:3]))
     txc[2] = 10.0
     assert tv.tolist() == vc["row"].tolist()
+
+
+def test_a_gate_checks_only_the_inputs_its_needed_gradients_read_as_torch():
+    # x * c with c constant reads only c: x may change in place afterwards (PyTorch saves only c)
+    a = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    b = a * 1
+    b[0] = b[0] * 2                                    # Mul(b[0], 2) then a write into b
+    u = b * 3
+    b.add_(1)
+    (u + b).sum().backward()
+    np.testing.assert_array_equal(a.grad.data, [8.0, 4.0, 4.0])
+    for make in (lambda y: y * y, lambda y: y / (y + 1), lambda y: y.reshape(1, 2) @ y.reshape(2, 1)):
+        x = mg.tensor([1.0, 2.0], requires_grad=True)
+        y = x * 1
+        z = make(y)                                     # reads y's value for y's own gradient
+        y.mul_(2)
+        with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+            z.sum().backward()
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    d = mg.tensor([4.0, 8.0], requires_grad=True) * 1
+    q = x / d                                           # d's gradient reads x and d, x's reads d
+    d.add_(1)
+    with pytest.raises(RuntimeError, match="input 1 of gate Div"):
+        q.sum().backward()
+
+
+def test_copy_of_itself_records_a_new_version_as_torch():
+    x = mg.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = x * x
+    u = y * 3
+    y.retain_grad()
+    y.copy_(y)
+    (y * mg.tensor(np.array([1.0, 10.0])) + u).sum().backward()
+    np.testing.assert_array_equal(y.grad.data, [1.0, 10.0])       # the new value's gradient
+    np.testing.assert_array_equal(x.grad.data, [8.0, 52.0])
+    assert y._version == 1
+
+
+def test_a_shallow_copy_does_not_share_the_hook_list():
+    x = mg.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    t = x * 2
+    t.register_hook(lambda g: None)
+    import copy
+    c = copy.copy(t)
+    log = []
+    c.register_hook(lambda g: log.append(1))
+    t.sum().backward()
+    assert log == []
+
+
+def test_a_deep_copy_shares_memory_as_the_originals_do_in_any_order():
+    import copy
+    r = mg.tensor(np.arange(6.0).reshape(2, 3))
+    v = r[1:]
+    w = v[:, 1:]
+    vc, wc, rc = copy.deepcopy([v, w, r])                # views first, their base last
+    with mg.no_grad():
+        rc.add_(100.0)
+    assert wc.tolist() == [[104.0, 105.0]] and vc.tolist() == [[103.0, 104.0, 105.0]]
+    a, b = copy.deepcopy([r[:1], r[1:]])                 # siblings without their base: one memory
+    a[0, 0] = 50.0
+    assert b.tolist() == [[3.0, 4.0, 5.0]] and r.tolist()[0][0] == 0.0
+    b = mg.tensor(np.arange(6.0))
+    v = b[1:4]
+    v.data = np.array([9.0, 9.0, 9.0])                   # no longer b's memory: copied as itself
+    assert copy.deepcopy([b, v])[1].tolist() == [9.0, 9.0, 9.0]
+    b = mg.tensor(np.arange(6.0))
+    v = b[1:4]
+    b.data = np.arange(6.0) * 10
+    bc, vc = copy.deepcopy([b, v])
+    assert vc.tolist() == [1.0, 2.0, 3.0] and bc.tolist()[1] == 10.0
+    f = mg.arange(6.0).reshape(2, 3).t()                 # a column-major view
+    fc = copy.deepcopy(f)
+    assert fc.tolist() == f.tolist() and fc.shape == (3, 2)
