@@ -484,6 +484,18 @@ def _tiled_max(xp, x, kernel):
     return out, _TileSwitches(cols, rows, (OH, OW), swapped)
 
 
+def _window_argmax(xp, win):
+    """The switch of each window of ``win`` (..., k), as PyTorch's CPU kernel picks it: the first
+    maximum, or the last NaN of a window that holds NaN (a NaN replaces the max found so far)."""
+    switches = win.argmax(axis=-1)                                   # numpy: the first max, or first NaN
+    if win.dtype.kind == "f":
+        nan = xp.isnan(xp.take_along_axis(win, switches[..., None], axis=-1)[..., 0])
+        if nan.any():
+            last = win.shape[-1] - 1 - xp.isnan(win[..., ::-1]).argmax(axis=-1)
+            switches = xp.where(nan, last, switches)
+    return switches
+
+
 class MaxPool2dGate(Function):
     """Max over each window; remembers the argmax (the switch) of every window for backward."""
     saves_inputs = ()
@@ -504,7 +516,7 @@ class MaxPool2dGate(Function):
         fill = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
         win = _windows(xp, _padded(xp, x, padding, fill), kernel, stride, dilation, window_last=True)
         win = win.reshape(win.shape[:4] + (-1,))                      # (N, C, OH, OW, kh*kw), a copy
-        self.switches = win.argmax(axis=-1)                           # first max wins, as PyTorch
+        self.switches = _window_argmax(xp, win)
         record_kink("MaxPool2d", self.switches)
         return xp.take_along_axis(win, self.switches[..., None], axis=-1)[..., 0]
 
@@ -690,7 +702,7 @@ def _flat_indices(xp, x, geom):
     kernel, stride, padding, dilation = geom
     fill = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
     win = _windows(xp, _padded(xp, x, padding, fill), kernel, stride, dilation, window_last=True)
-    switches = win.reshape(win.shape[:4] + (-1,)).argmax(axis=-1)          # (N, C, OH, OW)
+    switches = _window_argmax(xp, win.reshape(win.shape[:4] + (-1,)))       # (N, C, OH, OW)
     di, dj = switches // kernel[1], switches % kernel[1]                     # offset inside the window
     OH, OW = switches.shape[2:]
     rows = xp.arange(OH)[:, None] * stride[0] - padding[0][0] + di * dilation[0]

@@ -354,12 +354,13 @@ def test_max_pool2d_ties_go_to_the_first_element_of_the_window(kernel, seed, til
 
 
 def test_max_pool2d_tiling_nan_and_double_backward():
-    # a NaN is the max of its window (as PyTorch) and takes the window's gradient
+    # a NaN is the max of its window and takes the window's gradient; of two NaNs the last, as
+    # PyTorch's CPU kernel (each NaN replaces the max found so far)
     x = mg.tensor([[[[1., np.nan, 3., 0.], [2., np.nan, 4., 4.]]]], requires_grad=True)
     out = max_pool2d(x, 2)
     assert np.isnan(out.data[0, 0, 0, 0]) and out.data[0, 0, 0, 1] == 4
     out.backward(mg.tensor([[[[10., 20.]]]]))
-    assert x.grad.tolist() == [[[[0., 10., 0., 0.], [0., 0., 20., 0.]]]]
+    assert x.grad.tolist() == [[[[0., 0., 0., 0.], [0., 10., 20., 0.]]]]
     # second order through the tiling fast path, with a cropped row and column (5x7 -> 2x3)
     rng = np.random.default_rng(5)
     y = mg.tensor(rng.permutation(2 * 5 * 7).reshape(1, 2, 5, 7) / 9.0, requires_grad=True)
@@ -384,6 +385,25 @@ def test_max_pool2d_routes_an_infinite_or_nan_gradient_exactly_as_torch(kernel, 
     # (overlapping windows sum their shares in another order: last-bit differences)
     rtol = 1e-12 if dtype == np.float64 else 1e-5
     np.testing.assert_allclose(X.grad.data, T.grad.numpy(), rtol=rtol, atol=0)   # inf and NaN: equal
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.sampled_from([((2, 2), (2, 2), 0), ((3, 3), (1, 1), 1), ((1, 4), (1, 2), 0), ((2, 3), (2, 1), (1, 1))]),
+       st.integers(0, 2**16))
+def test_max_pool2d_with_nan_windows_picks_the_switch_as_torch(geometry, seed):
+    torch = pytest.importorskip("torch")
+    kernel, stride, padding = geometry
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-2, 3, size=(2, 2, 6, 8)).astype(np.float64)
+    x[rng.random(x.shape) < 0.3] = np.nan                     # windows with one, two or no NaN
+    g = rng.standard_normal(max_pool2d(mg.tensor(x), kernel, stride, padding).shape)
+    X, T = mg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, idx = max_pool2d(X, kernel, stride, padding, return_indices=True)
+    tout, tidx = torch.nn.functional.max_pool2d(T, kernel, stride, padding, return_indices=True)
+    np.testing.assert_array_equal(idx.data, tidx.numpy())
+    out.backward(mg.tensor(g))
+    tout.backward(torch.tensor(g))
+    np.testing.assert_allclose(X.grad.data, T.grad.numpy(), rtol=1e-12, atol=0)
 
 
 def test_max_pool2d_kink_is_reported_not_failed():
