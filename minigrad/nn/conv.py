@@ -462,6 +462,18 @@ def _row_stack(xp, a, kh, OW):
     return stack.reshape(kh, -1)
 
 
+def _row_unstack(xp, stack, OW):
+    """The inverse of ``_row_stack``: a (kh, windows * OW) stack back in window-row order,
+    (windows * kh * OW,)."""
+    kh = stack.shape[0]
+    if kh == 1:
+        return stack.reshape(-1)
+    windows = stack.shape[1] // OW
+    rows = _scratch.empty(xp, (windows, kh, OW), stack.dtype)
+    backend.copy_into(rows, stack.reshape(kh, windows, OW).transpose(1, 0, 2))
+    return rows.reshape(-1)
+
+
 def _tile_planes(xp, x, kernel):
     """``x``'s planes for tiled pooling, cropped to whole windows: (array, swapped, (OH, OW))."""
     (kh, kw), (H, W) = kernel, x.shape[2:]
@@ -542,14 +554,10 @@ class _SwitchScatter(Function):
             sw = switches
             g = _contiguous(xp, g.transpose(1, 0, 2, 3) if sw.swapped else g)   # the switches' layout
             finite = bool(xp.isfinite(g).all())        # one check; the rounds then route by products
-            rows = g.reshape(-1)                                   # each window row's gradient
-            if kh > 1:                      # to a (kh, windows * OW) stack, then in row order
-                stack = _scratch.empty(xp, (kh, g.size), g.dtype)
-                _route(xp, rows, sw.rows, stack, finite)
-                rows = _scratch.empty(xp, (g.size // OW, kh, OW), g.dtype)
-                backend.copy_into(rows, stack.reshape(kh, -1, OW).transpose(1, 0, 2))
+            stack = _scratch.empty(xp, (kh, g.size), g.dtype)      # each window row's gradient
+            _route(xp, g.reshape(-1), sw.rows, stack, finite)
             planes = _scratch.empty(xp, g.shape[:2] + (OH * kh, OW * kw), g.dtype)
-            _route(xp, rows.reshape(-1), sw.cols, planes.reshape(-1, kw).T, finite)
+            _route(xp, _row_unstack(xp, stack, OW), sw.cols, planes.reshape(-1, kw).T, finite)
             if (OH * kh, OW * kw) != tuple(shape[2:]):
                 full = xp.zeros(g.shape[:2] + tuple(shape[2:]), dtype=g.dtype)   # rows/cols in no window
                 full[:, :, :OH * kh, :OW * kw] = planes
