@@ -568,14 +568,7 @@ class SetItem(Function):
     def forward(self, x, v, index=None):
         self.index = index
         out = x.copy(order="K")         # in x's layout: views of x made again from out stay views
-        try:
-            out[index] = v
-        except ValueError as e:
-            if "broadcast" not in str(e):
-                raise
-            raise ShapeError(f"x[{_show_index(index)}] = v: a value of shape {tuple(v.shape)} does not fit "
-                             f"the indexed part, of shape {tuple(out[index].shape)}, of a tensor of shape "
-                             f"{tuple(x.shape)}") from None
+        assign(out, index, v)
         return out
 
     def backward(self, g):
@@ -587,6 +580,19 @@ class SetItem(Function):
         if self.needs_input_grad[1]:
             gv = g[self.index]
         return gx, gv
+
+
+def assign(array, index, value):
+    """``array[index] = value`` on arrays; a value that does not fit is a ShapeError naming the
+    index, both shapes and the array's."""
+    try:
+        array[index] = value
+    except ValueError as e:
+        if "broadcast" not in str(e):
+            raise
+        raise ShapeError(f"x[{_show_index(index)}] = v: a value of shape {tuple(value.shape)} does not "
+                         f"fit the indexed part, of shape {tuple(array[index].shape)}, of a tensor of "
+                         f"shape {tuple(array.shape)}") from None
 
 
 def _is_basic(index):

@@ -95,8 +95,8 @@ class Tensor:
 
     def __getstate__(self):
         # NOTE: a view pickles as its own values: the copy shares no memory, so it keeps no link to
-        # its base, and the base's graph does not travel with it (a deep copy too, unless its base is
-        # copied in the same call: __deepcopy__)
+        # its base, and the base's graph does not travel with it (a deep copy copies the memory
+        # it views, as PyTorch's storages: __deepcopy__)
         return (None, dict(self._slot_values(), _base=None, _view=None, _views=None))
 
     def __setstate__(self, state):
@@ -749,14 +749,7 @@ class Tensor:
         if (self.requires_grad or value.requires_grad) and is_grad_enabled():
             self._inplace(lambda t: ops.SetItem.apply(t, t if value is self else value, index=index))
         else:
-            try:
-                self.data[index] = value.data
-            except ValueError as e:
-                if "broadcast" not in str(e):
-                    raise
-                raise ops.ShapeError(
-                    f"x[{ops._show_index(index)}] = v: a value of shape {value.shape} does not fit the "
-                    f"indexed part, of shape {self.data[index].shape}, of a tensor of shape {self.shape}") from None
+            ops.assign(self.data, index, value.data)
             self._count_write()
 
     # ***** in-place ops (safe: version counters catch a saved value that changed) *****
