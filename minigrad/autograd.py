@@ -258,6 +258,11 @@ def _tensor_class():
         _Tensor.append(Tensor)
     return _Tensor[0]
 
+def _defined_by(cls, name):
+    """The first class in ``cls``'s method resolution order whose own body defines ``name``."""
+    return next(k for k in cls.__mro__ if name in k.__dict__)
+
+
 class Function:
     """A gate: ``forward`` on arrays and ``backward`` on Tensors, side by side.
 
@@ -297,15 +302,16 @@ class Function:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        # NOTE: takes_array_grads and keeps_state describe one class's own backward and forward: a
-        # subclass that writes its own does not inherit them unless it declares them again
-        own = cls.__dict__
-        if "backward" in own and "takes_array_grads" not in own:
-            cls.takes_array_grads = False
-        if "forward" in own and "keeps_state" not in own:
-            cls.keeps_state = True
-        if "backward" in own and "reads_inputs_for" not in own:
-            cls.reads_inputs_for = None
+        # NOTE: takes_array_grads, reads_inputs_for and keeps_state describe one class's own
+        # backward and forward: a class whose backward (forward) resolves to a class that comes
+        # before the flag's in its method resolution order (a subclass or a mixin that writes its
+        # own) gets the safe default, unless it declares the flag again
+        mro = cls.__mro__
+        for flag, method, default in (("takes_array_grads", "backward", False),
+                                      ("reads_inputs_for", "backward", None),
+                                      ("keeps_state", "forward", True)):
+            if mro.index(_defined_by(cls, method)) < mro.index(_defined_by(cls, flag)):
+                setattr(cls, flag, default)
 
     # per-instance attributes (no __slots__: gates keep what backward needs on self, by name)
     inputs = ()

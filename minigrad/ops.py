@@ -579,20 +579,35 @@ class SetItem(Function):
             gx = g * keep
         if self.needs_input_grad[1]:
             gv = g[self.index]
+            missing = self.inputs[1].ndim - gv.ndim         # a value with leading 1s (assign drops them)
+            if missing > 0:
+                gv = gv.reshape((1,) * missing + tuple(gv.shape))
         return gx, gv
 
 
 def assign(array, index, value):
-    """``array[index] = value`` on arrays; a value that does not fit is a ShapeError naming the
-    index, both shapes and the array's."""
+    """``array[index] = value`` on arrays, with PyTorch's broadcasting (the value's leading 1s are
+    dropped first: a (1,) value fills one element); a value that does not fit is a ShapeError naming
+    the index, both shapes and the array's."""
     try:
         array[index] = value
-    except ValueError as e:
-        if "broadcast" not in str(e):
-            raise
+    except (ValueError, TypeError):
+        part = np.shape(array[index])
+        stripped = tuple(value.shape)
+        while stripped and stripped[0] == 1:                  # PyTorch drops a value's leading 1s
+            stripped = stripped[1:]
+        try:
+            fits = np.broadcast_shapes(stripped, part) == part
+        except ValueError:
+            fits = False
+        if fits and stripped != tuple(value.shape):
+            array[index] = value.reshape(stripped)            # (numpy 2 refuses (1,) into one element)
+            return
+        if fits:
+            raise                                             # not a matter of shapes
         raise ShapeError(f"x[{_show_index(index)}] = v: a value of shape {tuple(value.shape)} does not "
-                         f"fit the indexed part, of shape {tuple(array[index].shape)}, of a tensor of "
-                         f"shape {tuple(array.shape)}") from None
+                         f"fit the indexed part, of shape {part}, of a tensor of shape "
+                         f"{tuple(array.shape)}") from None
 
 
 def _is_basic(index):

@@ -119,10 +119,14 @@ class Tensor:
             new.data = copy.deepcopy(data, memo)
             return new
         new.data = _copy_sharing(data, memo)
-        # the view links (shared version counts), where both ends of one are copied: this one's to
-        # its base, and those of its views copied before it
-        if self._base is not None and getattr(self, "_view", None) is not None:
-            _link_copy(self, self._base, memo)
+        # the view links (shared version counts, writes through under grad): to the copy of its
+        # base, copied now if it is not yet (its data is a view of the same memory copy: no extra
+        # memory), and from the views of it copied before it
+        base = self._base
+        if (base is not None and getattr(self, "_view", None) is not None and base.grad_fn is None
+                and _memory_owner(data) is _memory_owner(base.data)):
+            copy.deepcopy(base, memo)
+            _link_copy(self, base, memo)
         for ref in list(getattr(self, "_views", None) or ()):
             view = ref()
             if view is not None and view._base is self and id(view) in memo:
@@ -1040,15 +1044,18 @@ def _copy_sharing(data, memo):
         return copied
     offset = data.__array_interface__["data"][0] - owner.__array_interface__["data"][0]
     buffer = copied if copied.flags.c_contiguous else copied.T
-    return np.ndarray(data.shape, data.dtype, buffer=buffer, offset=offset, strides=data.strides)
+    out = np.ndarray(data.shape, data.dtype, buffer=buffer, offset=offset, strides=data.strides)
+    out.flags.writeable = data.flags.writeable       # an expanded view stays read-only
+    return out
 
 
 def _link_copy(view, base, memo):
     """Link the deep copy of ``view`` to that of ``base`` as the originals are linked, when both
-    are copied and the originals still share memory."""
-    if id(base) not in memo or _memory_owner(view.data) is not _memory_owner(base.data):
+    are copied and the copies share memory."""
+    view_copy, base_copy = memo[id(view)], memo.get(id(base))
+    if (base_copy is None or view_copy._base is base_copy
+            or _memory_owner(view_copy.data) is not _memory_owner(base_copy.data)):
         return
-    view_copy, base_copy = memo[id(view)], memo[id(base)]
     view_copy._base, view_copy._view = base_copy, view._view
     autograd._register_view(base_copy, view_copy)
 

@@ -631,3 +631,30 @@ def test_subclasses_of_built_in_gates_do_not_inherit_the_speed_flags():
     gate = y.grad_fn
     y.sum().backward()
     assert "buffer" not in vars(gate)
+
+
+def test_a_backward_from_a_mixin_resets_the_flags_that_described_the_gates_own():
+    # reads_inputs_for says which inputs Mul's own backward reads; a mixin's backward may read
+    # others, so a changed input must still be caught (it gave a silent wrong gradient)
+    from minigrad import ops
+
+    class SquaringMixin:
+        def backward(self, g):
+            a, b = self.inputs
+            return g * b * a, None
+
+    class Squaring(SquaringMixin, ops.Mul):
+        pass
+
+    class DeclaresAgain(SquaringMixin, ops.Mul):
+        takes_array_grads = False
+
+    assert Squaring.reads_inputs_for is None and not Squaring.takes_array_grads
+    assert not Squaring.keeps_state                           # forward is still Mul's own
+    assert DeclaresAgain.reads_inputs_for is None
+    x = mg.tensor([2.0], requires_grad=True) * 1
+    y = Squaring.apply(x, mg.tensor([3.0]))
+    with mg.no_grad():
+        x.mul_(10)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        y.sum().backward()

@@ -310,7 +310,7 @@ def test_pickled_views_hold_only_their_own_values_and_deep_copies_share_no_memor
         v = (w * 2.0)[:2]
     assert pickle.loads(pickle.dumps(v)).tolist() == [2.0, 4.0]
     d = copy.deepcopy(v)                    # (as PyTorch, it brings the memory it views along)
-    assert d._base is None and d.tolist() == [2.0, 4.0] and not np.shares_memory(d.data, v.data)
+    assert d.tolist() == [2.0, 4.0] and not np.shares_memory(d.data, v.data)
     assert copy.copy(v)._base is v._base                    # a shallow copy shares the memory
 
 
@@ -838,3 +838,56 @@ def test_a_deep_copy_shares_memory_as_the_originals_do_in_any_order():
     f = mg.arange(6.0).reshape(2, 3).t()                 # a column-major view
     fc = copy.deepcopy(f)
     assert fc.tolist() == f.tolist() and fc.shape == (3, 2)
+
+
+def test_deep_copies_follow_pytorch_on_expanded_views_and_on_writes_through_siblings():
+    import copy
+    x = mg.tensor([[1.0, 2.0]])
+    xc, ec = copy.deepcopy([x, x.expand(3, 2)])
+    assert not ec.data.flags.writeable                       # one element in memory for three rows
+    with mg.no_grad():
+        ec.add_(mg.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]))   # new memory, as on the original
+    assert ec.tolist() == [[2.0, 4.0], [4.0, 6.0], [6.0, 8.0]] and xc.tolist() == [[1.0, 2.0]]
+    r = mg.tensor([1.0, 2.0, 3.0])
+    ac, bc = copy.deepcopy([r[:2], r[1:]])                   # siblings: their base is copied too
+    ac.mul_(mg.tensor([10.0, 5.0], requires_grad=True))      # a recorded write through one
+    assert bc.tolist() == [10.0, 3.0] and r.tolist() == [1.0, 2.0, 3.0]
+    y = mg.tensor([1.0, 2.0, 3.0], requires_grad=True) * 2
+    with mg.no_grad():
+        v = y[1:]
+    for y_first in (True, False):       # a base with a graph copies as itself: no link to a copy
+        pair = copy.deepcopy([y, v] if y_first else [v, y])  # it shares no memory with
+        yc, vc = pair if y_first else pair[::-1]
+        assert vc._base is not yc and vc.tolist() == [4.0, 6.0]
+
+
+def test_setitem_drops_a_values_leading_ones_as_torch():
+    x = mg.zeros(3)
+    x[1] = mg.ones(1, 1) * 2
+    assert x.tolist() == [0.0, 2.0, 0.0]
+    w = mg.tensor([7.0], requires_grad=True)
+    a = mg.tensor([1.0, 2.0, 3.0], requires_grad=True) * 1
+    a[1] = w * 2
+    (a * mg.tensor([1.0, 5.0, 1.0])).sum().backward()
+    assert a.tolist() == [1.0, 14.0, 3.0] and w.grad.tolist() == [10.0]
+    with pytest.raises(ShapeError, match=r"shape \(3,\) does not fit the indexed part, of shape \(\)"):
+        x[1] = mg.ones(3)
+    with pytest.raises(ShapeError, match=r"x\[array\(3,\)\] = v: a value of shape \(3,\)"):
+        x[np.array([True, False, True])] = mg.ones(3)
+
+
+def test_linear_checks_only_what_its_needed_gradients_read_as_torch():
+    import minigrad.nn.functional as F
+    W = mg.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    x = mg.tensor(np.ones((4, 3)))                            # dW reads x only: W may change
+    out = F.linear(x, W).sum()
+    with mg.no_grad():
+        W.mul_(2)
+    out.backward()
+    np.testing.assert_array_equal(W.grad.data, np.full((2, 3), 4.0))
+    x = mg.tensor(np.ones((4, 3)), requires_grad=True)        # dx reads W: caught
+    out = F.linear(x, W).sum()
+    with mg.no_grad():
+        W.mul_(2)
+    with pytest.raises(RuntimeError, match="input 1 of gate Linear"):
+        out.backward()

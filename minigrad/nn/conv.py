@@ -496,16 +496,37 @@ def _tiled_max(xp, x, kernel):
     return out, _TileSwitches(cols, rows, (OH, OW), swapped)
 
 
-def _window_argmax(xp, win):
-    """The switch of each window of ``win`` (..., k), as PyTorch's CPU kernel picks it: the first
-    maximum, or the last NaN of a window that holds NaN (a NaN replaces the max found so far)."""
+def _window_argmax(xp, win, shape, geom, fill):
+    """The switch of each window of ``win`` (N, C, OH, OW, kh*kw), cut from an input of ``shape``
+    padded with ``fill``, as PyTorch's CPU kernel picks it: the first maximum; the last NaN of a
+    window that holds NaN (a NaN replaces the max found so far); and the window's first element
+    inside the input when its max is ``fill`` itself (the kernel starts from that element, so
+    padding never wins)."""
     switches = win.argmax(axis=-1)                                   # numpy: the first max, or first NaN
+    picked = xp.take_along_axis(win, switches[..., None], axis=-1)[..., 0]
     if win.dtype.kind == "f":
-        nan = xp.isnan(xp.take_along_axis(win, switches[..., None], axis=-1)[..., 0])
+        nan = xp.isnan(picked)
         if nan.any():
             last = win.shape[-1] - 1 - xp.isnan(win[..., ::-1]).argmax(axis=-1)
             switches = xp.where(nan, last, switches)
+    (pt, pb), (pl, pr) = geom[2]
+    if pt or pb or pl or pr:
+        at_fill = picked == fill
+        if at_fill.any():
+            switches = xp.where(at_fill, _first_inside(xp, shape, geom), switches)
     return switches
+
+
+def _first_inside(xp, shape, geom):
+    """For each window (OH, OW), the index in it of its first element inside the (unpadded) input."""
+    kernel, stride, padding, dilation = geom
+    firsts = []
+    for axis in (0, 1):
+        size = shape[2 + axis]
+        out = _out_size(size + sum(padding[axis]), kernel[axis], stride[axis], dilation[axis], 0)
+        at = xp.arange(out)[:, None] * stride[axis] - padding[axis][0] + xp.arange(kernel[axis]) * dilation[axis]
+        firsts.append(((at >= 0) & (at < size)).argmax(axis=1))     # the first True (0 when none)
+    return firsts[0][:, None] * kernel[1] + firsts[1][None, :]
 
 
 class MaxPool2dGate(Function):
@@ -528,7 +549,7 @@ class MaxPool2dGate(Function):
         fill = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
         win = _windows(xp, _padded(xp, x, padding, fill), kernel, stride, dilation, window_last=True)
         win = win.reshape(win.shape[:4] + (-1,))                      # (N, C, OH, OW, kh*kw), a copy
-        self.switches = _window_argmax(xp, win)
+        self.switches = _window_argmax(xp, win, x.shape, geom, fill)
         record_kink("MaxPool2d", self.switches)
         return xp.take_along_axis(win, self.switches[..., None], axis=-1)[..., 0]
 
@@ -710,7 +731,7 @@ def _flat_indices(xp, x, geom):
     kernel, stride, padding, dilation = geom
     fill = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
     win = _windows(xp, _padded(xp, x, padding, fill), kernel, stride, dilation, window_last=True)
-    switches = _window_argmax(xp, win.reshape(win.shape[:4] + (-1,)))       # (N, C, OH, OW)
+    switches = _window_argmax(xp, win.reshape(win.shape[:4] + (-1,)), x.shape, geom, fill)  # (N, C, OH, OW)
     di, dj = switches // kernel[1], switches % kernel[1]                     # offset inside the window
     OH, OW = switches.shape[2:]
     rows = xp.arange(OH)[:, None] * stride[0] - padding[0][0] + di * dilation[0]

@@ -29,6 +29,7 @@ class LinearGate(Function):
     # each GEMM evicts the interpreter's working set from the core's caches, so the Python work of
     # every gate after it costs 3-5x its isolated time (README, Performance).
     saves_inputs = (0, 1)          # x and W; b's value is never read
+    reads_inputs_for = {0: (1,), 1: (0,), 2: ()}     # dx reads W, dW reads x (W's layout only)
     label = "Linear"
 
     def forward(self, x, w, b=None):

@@ -406,6 +406,25 @@ def test_max_pool2d_with_nan_windows_picks_the_switch_as_torch(geometry, seed):
     np.testing.assert_allclose(X.grad.data, T.grad.numpy(), rtol=1e-12, atol=0)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.int8])
+def test_max_pool2d_never_routes_to_padding_when_a_window_max_equals_the_fill(dtype):
+    # padding is filled with -inf (the dtype's minimum for integers); a window whose real maximum is
+    # that value takes its first element inside the input, as PyTorch's kernel (which starts there)
+    torch = pytest.importorskip("torch")
+    low = -np.inf if dtype == np.float64 else np.iinfo(dtype).min
+    x = np.array([[low, 1, low, low], [2, low, low, 3]], dtype).reshape(1, 1, 2, 4)
+    for kernel, stride, padding in (((1, 2), 2, (0, 1)), ((2, 2), 1, 1), ((2, 3), (1, 2), (1, 1))):
+        X = mg.tensor(x, requires_grad=dtype == np.float64)
+        out, idx = max_pool2d(X, kernel, stride, padding, return_indices=True)
+        T = torch.tensor(x, requires_grad=dtype == np.float64)
+        tout, tidx = torch.nn.functional.max_pool2d(T, kernel, stride, padding, return_indices=True)
+        np.testing.assert_array_equal(idx.data, tidx.numpy())
+        if dtype == np.float64:
+            out.sum().backward()
+            tout.sum().backward()
+            np.testing.assert_array_equal(X.grad.data, T.grad.numpy())
+
+
 def test_max_pool2d_kink_is_reported_not_failed():
     x = mg.tensor([[[[1.0, 1.0], [0.0, 0.0]]]], requires_grad=True)   # a tie at the max
     with pytest.warns(mg.KinkWarning, match="MaxPool2d"):
