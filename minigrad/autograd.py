@@ -258,6 +258,7 @@ def _tensor_class():
         _Tensor.append(Tensor)
     return _Tensor[0]
 
+
 def _defined_by(cls, name):
     """The first class in ``cls``'s method resolution order whose own body defines ``name``."""
     return next(k for k in cls.__mro__ if name in k.__dict__)
