@@ -31,6 +31,7 @@ class _GradState(threading.local):
     """
     backward_gate = None    # the gate whose backward is running (anomaly mode only), for error messages
     kink_log = None         # a list while gradcheck records this thread's kinks, else None
+    capturing = False       # True while mg.grad runs a backward pass (it reads non-leaf gradients)
 
     def __init__(self):     # threading.local runs this once in every thread that touches the state
         self._enabled, self._anomaly, self._scope, self.mode = True, False, (), 1
@@ -51,6 +52,14 @@ class _GradState(threading.local):
 
 
 _state = _GradState()
+
+
+def grad_unobserved(t):
+    """True when, in the backward pass running now, only the gate that made ``t`` reads the gradient
+    that reaches ``t``: no hook or retained gradient on it, no ``mg.grad`` capture, and nothing
+    records the pass (``create_graph``, anomaly mode, a viz scope). A gate may then hand that gate a
+    gradient already multiplied by its local factor (see ``MaxPool2dGate.backward``)."""
+    return _state.mode == 0 and not _state.capturing and not t._hooks and not t._retains_grad
 
 
 def is_grad_enabled():
@@ -178,6 +187,8 @@ def record_kink(gate, signature):
     """Called by gates with a kink (relu, abs, max, where, clip): log which branch each element took."""
     log = _state.kink_log
     if log is not None:
+        if callable(signature):              # computed only while kinks are recorded
+            signature = signature()
         log.append((gate, backend.to_numpy(signature)))
 
 
@@ -319,6 +330,7 @@ class Function:
     needs_input_grad = ()
     parents = ()
     _out = None
+    _out_version = 0        # the output's version when the gate made it (not 0 after an in-place op)
     _versions = None
     _freed = False
 
@@ -488,7 +500,7 @@ class Function:
                     f"(e.g. `x = x + 1` instead of `x += 1`) or .clone() before changing it.")
         if self.saves_output:
             out = self.output
-            if out is not None and out._version != 0 and out.grad_fn is self:
+            if out is not None and out._version != self._out_version and out.grad_fn is self:
                 raise RuntimeError(
                     f"the output of gate {self.label} (shape {out.shape}) was modified by an "
                     f"in-place operation, but backward needs its value. Use an out-of-place op.")
@@ -555,8 +567,9 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
     # (about 0.5 us and one GC-tracked object per gate). ``grads`` holds arrays or Tensors.
     anomaly = _state.anomaly
     pop, get, wrap = grads.pop, grads.get, Tensor._wrap
-    recording = _state.enabled
+    recording, capturing = _state.enabled, _state.capturing
     _state.enabled = create_graph           # (set_grad_enabled's work, without its objects)
+    _state.capturing = capture is not None
     raw = _state.mode == 0
     try:
         for node in reversed(_toposort(nodes)):
@@ -652,7 +665,7 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, capture=None):
                              + (gx if type(gx) is _ndarray else gx.data))
                     grads[key] = total if type(total) is _ndarray else wrap(total)
     finally:
-        _state.enabled = recording
+        _state.enabled, _state.capturing = recording, capturing
     return captured
 
 

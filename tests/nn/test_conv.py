@@ -612,3 +612,158 @@ def test_max_pool2d_output_never_aliases_its_input():
         out = max_pool2d(x, kernel)
         out.data[...] = -1.0
         assert x.data.min() == 0.0, kernel
+
+
+# ***** relu then max pooling: ReLU's mask applied at the pooled size *****
+
+def _relu_pool(x, case, observe=None, inplace=False):
+    """x -> x*1.5 -> relu -> max_pool2d; ``observe(y)`` may hook the ReLU output."""
+    X = mg.tensor(x, requires_grad=True)
+    z = X * 1.5
+    y = mg.nn.ReLU(inplace=True)(z) if inplace else z.relu()
+    if observe is not None:
+        observe(y)
+    return X, y, max_pool2d(y, case["kernel"], case["stride"], case["padding"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(pool_cases(), st.sampled_from(["plain", "zeros", "nan", "inf_grad"]), st.sampled_from([np.float64, np.float32]))
+def test_relu_then_max_pool_gives_the_unfused_gradient_bit_for_bit(case, kind, dtype):
+    """The pool multiplies the pooled gradient by (out != 0), which is ReLU's mask at each switch,
+    and ReLU passes that gradient on without its full-size pass. A no-op hook on the ReLU output
+    turns this off: both must give the same gradient to the bit, with all-zero windows (ties),
+    NaN inputs and inf/NaN gradients."""
+    rng = np.random.default_rng(case["seed"])
+    x = rng.standard_normal(case["shape"]).astype(dtype)
+    if kind == "zeros":
+        x[rng.random(x.shape) < 0.6] = -1.0                       # whole windows of relu zeros
+    if kind == "nan":
+        x[rng.random(x.shape) < 0.2] = np.nan
+    grads = []
+    for observe in (None, lambda y: y.register_hook(lambda g: None)):
+        X, y, out = _relu_pool(x, case, observe)
+        g = np.random.default_rng(1).standard_normal(out.shape).astype(dtype)
+        if kind == "inf_grad":
+            g.flat[::3] = np.inf
+            g.flat[1::5] = np.nan
+        with np.errstate(invalid="ignore"):
+            out.backward(mg.tensor(g))
+        grads.append(X.grad.data)
+    np.testing.assert_array_equal(grads[0], grads[1])
+    assert grads[0].dtype == dtype
+
+
+@settings(max_examples=25, deadline=None)
+@given(pool_cases(), st.booleans(), st.booleans())
+def test_relu_then_max_pool_matches_torch(case, zeros, inplace):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(case["seed"])
+    x = rng.standard_normal(case["shape"])
+    if zeros:
+        x[rng.random(x.shape) < 0.6] = -1.0
+    X, y, out = _relu_pool(x, case, inplace=inplace)
+    T = torch.tensor(x, requires_grad=True)
+    tout = torch.nn.functional.max_pool2d(torch.relu(T * 1.5), case["kernel"], case["stride"], case["padding"])
+    g = rng.standard_normal(out.shape)
+    out.backward(mg.tensor(g))
+    tout.backward(torch.tensor(g))
+    np.testing.assert_array_equal(out.data, tout.detach().numpy())
+    np.testing.assert_allclose(X.grad.data, T.grad.numpy(), rtol=1e-12, atol=0)
+
+
+def test_relu_then_max_pool_skips_relu_full_size_pass_unless_its_gradient_is_observed(monkeypatch):
+    """The fused backward runs no full-size mask multiply; a hook, retain_grad, mg.grad of the
+    ReLU output or a recorded backward (create_graph) see dL/dy unmasked, as torch's, so there the
+    pool routes the plain gradient and ReLU applies its mask."""
+    torch = pytest.importorskip("torch")
+    from minigrad import ops
+    calls = []
+    real = ops._masked
+    monkeypatch.setattr(ops, "_masked", lambda g, mask: calls.append(g.shape) or real(g, mask))
+    case = dict(kernel=(2, 2), stride=(2, 2), padding=(0, 0))
+    x = np.random.default_rng(0).standard_normal((2, 3, 4, 6))
+    x[0, 0, :2, :2] = -1.0                                          # a window of relu zeros: a tie
+    c = np.random.default_rng(1).standard_normal((2, 3, 2, 3))     # dL/dout is c + 2 out: not 0 at the tie
+
+    def loss(out):
+        return (out * (mg.tensor(c) if isinstance(out, mg.Tensor) else torch.tensor(c)) + out * out).sum()
+
+    T = torch.tensor(x, requires_grad=True)
+    ty = torch.relu(T * 1.5)
+    ty.retain_grad()
+    tout = torch.nn.functional.max_pool2d(ty, 2)
+    loss(tout).backward()
+
+    X, y, out = _relu_pool(x, case)
+    loss(out).backward()
+    assert calls == []                                              # fused: no full-size pass
+    np.testing.assert_allclose(X.grad.data, T.grad.numpy(), rtol=1e-12)
+
+    seen = []
+    X, y, out = _relu_pool(x, case, observe=lambda y: y.register_hook(seen.append))
+    loss(out).backward()
+    assert calls == [x.shape]
+    np.testing.assert_allclose(seen[0].data, ty.grad.numpy(), rtol=1e-12)     # unmasked: the tie's 0s
+    np.testing.assert_allclose(X.grad.data, T.grad.numpy(), rtol=1e-12)
+
+    X, y, out = _relu_pool(x, case, observe=lambda y: y.retain_grad())
+    loss(out).backward()
+    np.testing.assert_allclose(y.grad.data, ty.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(X.grad.data, T.grad.numpy(), rtol=1e-12)
+
+    X, y, out = _relu_pool(x, case)
+    gy, gx = mg.grad(loss(out), [y, X])
+    np.testing.assert_allclose(gy.data, ty.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(gx.data, T.grad.numpy(), rtol=1e-12)
+
+    X, y, out = _relu_pool(x, case)
+    loss(out).backward(create_graph=True)                           # recorded: the plain path
+    gx = X.grad
+    X.grad = None
+    T2 = torch.tensor(x, requires_grad=True)
+    (tgx,) = torch.autograd.grad(loss(torch.nn.functional.max_pool2d(torch.relu(T2 * 1.5), 2)), [T2],
+                                 create_graph=True)
+    np.testing.assert_allclose(gx.data, tgx.detach().numpy(), rtol=1e-12)
+    (gx * gx).sum().backward()                                      # second order
+    (tgx * tgx).sum().backward()
+    np.testing.assert_allclose(X.grad.data, T2.grad.numpy(), rtol=1e-12)
+
+
+def test_relu_output_used_twice_or_backpropagated_twice():
+    """A ReLU output that feeds the pool and another gate gets the sum of both gradients, masked
+    once, whichever reaches it first; retain_graph runs the fused pass twice."""
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(2).standard_normal((2, 2, 4, 4))
+    c = np.random.default_rng(3).standard_normal(x.shape)
+    for order in range(2):
+        X = mg.tensor(x, requires_grad=True)
+        T = torch.tensor(x, requires_grad=True)
+        y, ty = (X * 1.5).relu(), torch.relu(T * 1.5)
+        terms = [max_pool2d(y, 2).sum() * 3.0, (y * mg.tensor(c)).sum()]    # c also where y is 0
+        loss = terms[order] + terms[1 - order]
+        loss.backward(retain_graph=True)
+        loss.backward()
+        tloss = torch.nn.functional.max_pool2d(ty, 2).sum() * 3.0 + (ty * torch.tensor(c)).sum()
+        tloss.backward(retain_graph=True)
+        tloss.backward()
+        np.testing.assert_allclose(X.grad.data, T.grad.numpy(), rtol=1e-12)
+
+
+def test_relu_output_changed_in_place_after_pooling():
+    """ReLU's backward reads its output (as torch's threshold_backward does). A recorded in-place op
+    leaves the old value to the gates recorded before it (minigrad's in-place model), so the
+    gradient is the old value's; a write under no_grad changes the memory ReLU reads: an error,
+    as in torch."""
+    x = np.array([[[[1.0, -2.0], [0.5, 3.0]]]])
+    X = mg.tensor(x, requires_grad=True)
+    y = (X * 1.0).relu()
+    out = max_pool2d(y, 2)
+    y.mul_(-1.0)
+    out.sum().backward()
+    np.testing.assert_array_equal(X.grad.data, [[[[0.0, 0.0], [0.0, 1.0]]]])
+    y = (X * 1.0).relu()
+    out = max_pool2d(y, 2)
+    with mg.no_grad():
+        y.mul_(-1.0)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        out.sum().backward()
