@@ -187,8 +187,6 @@ def record_kink(gate, signature):
     """Called by gates with a kink (relu, abs, max, where, clip): log which branch each element took."""
     log = _state.kink_log
     if log is not None:
-        if callable(signature):              # computed only while kinks are recorded
-            signature = signature()
         log.append((gate, backend.to_numpy(signature)))
 
 
@@ -330,7 +328,6 @@ class Function:
     needs_input_grad = ()
     parents = ()
     _out = None
-    _out_version = 0        # the output's version when the gate made it (not 0 after an in-place op)
     _versions = None
     _freed = False
 
@@ -500,7 +497,7 @@ class Function:
                     f"(e.g. `x = x + 1` instead of `x += 1`) or .clone() before changing it.")
         if self.saves_output:
             out = self.output
-            if out is not None and out._version != self._out_version and out.grad_fn is self:
+            if out is not None and out._version != 0 and out.grad_fn is self:
                 raise RuntimeError(
                     f"the output of gate {self.label} (shape {out.shape}) was modified by an "
                     f"in-place operation, but backward needs its value. Use an out-of-place op.")

@@ -136,43 +136,30 @@ class Sigmoid(Function):
 class ReLU(Function):
     """max(x, 0); the gate passes the gradient where x > 0 and blocks it elsewhere (relu'(0) = 0)."""
     takes_array_grads = True     # backward reads g through operands (or passes it on)
-    saves_inputs, saves_output = (), True
-    premasked = None             # an array its consumer already masked (MaxPool2dGate.backward)
-    mask = None
+    saves_inputs = ()
+    premasked = None             # a weak reference to an array its consumer masked already
 
     def forward(self, x):
         xp = self.xp
         # NOTE: large arrays come from backend.work_arrays and keep x's layout (speed: no page faults
-        # on fresh memory). The mask of a big y is made in backward from the output (see _passes).
+        # on fresh memory). The mask stays bool: these passes are bound by memory traffic, and a bool
+        # mask is a quarter of a float one (backward's multiply casts it on the fly).
         y = _max_with_zero(xp, x, _work.empty_like(xp, x))              # max keeps a NaN, as torch
-        if y.nbytes < _MASK_IN_FORWARD_BELOW:
-            self.mask = _passes(xp, y)
-        record_kink("ReLU", lambda: y != 0)
+        # y != 0 is x > 0, or x NaN: PyTorch passes the gradient there too (it blocks where x <= 0)
+        self.mask = passes = xp.not_equal(y, 0, out=_work.empty_like(xp, x, bool))
+        record_kink("ReLU", passes)
         return y
 
     def backward(self, g):                                              # the gate passes or blocks
-        if self.premasked is not None:
-            done, self.premasked = self.premasked is (g if backend.is_array(g) else g.data), None
-            if done:                    # masked at the pooled size, and nothing was added since
-                return g
-        passes = self.mask
-        if passes is None:
-            y = self.output.data
-            passes = _passes(backend.get_array_module(y), y)
         (g,) = self.operands(g)
-        return _masked(g, passes) if backend.is_array(g) else _MaskGrad.apply(g, mask=passes)
-
-
-# NOTE: speed. A mask made in forward reads y while it is still in cache; a big y is out of cache by
-# backward either way, and a max pool after the gate may apply the mask at its own size instead
-# (MaxPool2dGate.backward), so a big y's mask is made in backward, and only if needed.
-_MASK_IN_FORWARD_BELOW = 1 << 20
-
-
-def _passes(xp, y):
-    """ReLU's mask, y != 0 (bool: a quarter of the memory traffic of a float mask)."""
-    # y != 0 is x > 0, or x NaN: PyTorch passes the gradient there too (it blocks where x <= 0)
-    return xp.not_equal(y, 0, out=_work.empty_like(xp, y, bool))
+        if self.premasked is not None:
+            # NOTE: a max pool after this gate multiplied its pooled gradient by this mask at each
+            # switch (MaxPool2dGate.backward): g is that array, unless the engine added another
+            # gradient into a new one, which still needs the mask (applying it twice is harmless)
+            done, self.premasked = self.premasked() is g, None
+            if done:
+                return g
+        return _masked(g, self.mask) if backend.is_array(g) else _MaskGrad.apply(g, mask=self.mask)
 
 
 # NOTE: speed. numpy's maximum against a scalar (a stride-0 operand) runs a plain loop, ~2.5x slower

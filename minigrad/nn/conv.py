@@ -12,6 +12,7 @@ Output size, as in the notes (and floored, as in PyTorch, when the window does n
     OH = (H + 2P - D*(F - 1) - 1) // S + 1          (D = 1 gives the notes' (W - F + 2P)/S + 1)
 """
 import math
+import weakref
 
 import numpy as np
 
@@ -541,8 +542,9 @@ class MaxPool2dGate(Function):
         # to its switch, and ReLU's backward then multiplies the whole input-sized gradient by its
         # mask. At the switch that mask is (y != 0) for the window's max y, which is (out != 0): so
         # the mask can be applied to the pooled gradient, a quarter of the size, before routing, and
-        # ReLU's pass skipped (ReLU.backward sees the array it is handed back). The result is the
-        # same to the bit, inf and NaN included (README, Performance, eleventh round).
+        # ReLU's pass skipped (ReLU.backward sees the array it is handed back). The values are the
+        # same, inf and NaN included; only the sign of a blocked zero may differ (README,
+        # Performance, eleventh round).
         producer = self.inputs[0].grad_fn
         if type(producer) is ReLU and is_grad_enabled():
             self._relu, self._passes = producer, self.xp.not_equal(out, 0)
@@ -569,10 +571,12 @@ class MaxPool2dGate(Function):
 
     def backward(self, g):
         relu, y = self._relu, self.inputs[0]
-        if relu is not None and self.parents[0] is relu and y.grad_fn is relu and grad_unobserved(y):
+        if (relu is not None and not relu._freed and self.parents[0] is relu and y.grad_fn is relu
+                and grad_unobserved(y)):
             gx = _SwitchScatter.apply(Tensor._wrap(g.data * self._passes), switches=self.switches,
                                       shape=self.shape, geom=self.geom)
-            relu.premasked = gx.data              # ReLU's backward passes this array on untouched
+            # (weakly: if the engine adds another gradient to it, the array goes with the sum)
+            relu.premasked = weakref.ref(gx.data)    # ReLU's backward passes this array on untouched
             return gx
         return _SwitchScatter.apply(g, switches=self.switches, shape=self.shape, geom=self.geom)
 
