@@ -576,7 +576,10 @@ class MaxPool2dGate(Function):
             gx = _SwitchScatter.apply(Tensor._wrap(g.data * self._passes), switches=self.switches,
                                       shape=self.shape, geom=self.geom)
             # (weakly: if the engine adds another gradient to it, the array goes with the sum)
-            relu.premasked = weakref.ref(gx.data)    # ReLU's backward passes this array on untouched
+            try:
+                relu.premasked = weakref.ref(gx.data)    # ReLU's backward passes this array on untouched
+            except TypeError:       # an array type without weak references: ReLU masks it again,
+                pass                # which changes nothing
             return gx
         return _SwitchScatter.apply(g, switches=self.switches, shape=self.shape, geom=self.geom)
 

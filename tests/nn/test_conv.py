@@ -773,3 +773,25 @@ def test_relu_then_max_pool_holds_no_buffer_after_a_refused_second_backward():
     with pytest.raises(RuntimeError, match="second time"):
         z.sum().backward()
     assert y.grad_fn.premasked is None
+
+
+def test_relu_then_max_pool_with_arrays_that_take_no_weak_reference(monkeypatch):
+    # an array type without weak references (the pool cannot hand it to ReLU): ReLU masks the
+    # already-masked gradient again, which changes nothing
+    torch = pytest.importorskip("torch")
+    import weakref
+
+    from minigrad.nn import conv
+
+    def no_weakref(a, *rest):
+        if isinstance(a, np.ndarray):
+            raise TypeError("cannot create weak reference")
+        return weakref.ref(a, *rest)
+    monkeypatch.setattr(conv, "weakref", type("NoWeakref", (), {"ref": staticmethod(no_weakref)}))
+    x = np.random.default_rng(0).standard_normal((2, 3, 4, 4))
+    x[0, 0, :2, :2] = -1.0
+    c = np.random.default_rng(1).standard_normal((2, 3, 2, 2))
+    X, T = mg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    (max_pool2d((X * 1.5).relu(), 2) * mg.tensor(c)).sum().backward()
+    (torch.nn.functional.max_pool2d(torch.relu(T * 1.5), 2) * torch.tensor(c)).sum().backward()
+    np.testing.assert_allclose(X.grad.data, T.grad.numpy(), rtol=1e-12)
