@@ -891,3 +891,22 @@ def test_linear_checks_only_what_its_needed_gradients_read_as_torch():
         W.mul_(2)
     with pytest.raises(RuntimeError, match="input 1 of gate Linear"):
         out.backward()
+
+
+@pytest.mark.parametrize("index", [1, slice(0, 2), [0, 2], "mask"])
+def test_setitem_blocks_an_infinite_or_nan_gradient_where_the_value_went_as_torch(index):
+    """The overwritten positions get +0 from an inf or NaN upstream gradient, as in PyTorch (a
+    multiply by a 0/1 mask gave NaN there); their gradient went to the value."""
+    torch = pytest.importorskip("torch")
+    x0 = np.array([1.0, 2.0, 3.0, 4.0])
+    idx = np.array([True, False, True, False]) if index == "mask" else index
+    g = np.array([np.inf, np.nan, -np.inf, -2.0])
+    x, t = mg.tensor(x0, requires_grad=True), torch.tensor(x0, requires_grad=True)
+    v, tv = mg.tensor(5.0, dtype="float64", requires_grad=True), torch.tensor(5.0, dtype=torch.float64, requires_grad=True)
+    z, tz = x * 1.0, t * 1.0
+    z[idx] = v
+    tz[torch.tensor(idx) if index == "mask" or isinstance(index, list) else idx] = tv
+    z.backward(mg.tensor(g))
+    tz.backward(torch.tensor(g))
+    np.testing.assert_array_equal(x.grad.numpy().view(np.uint64), t.grad.numpy().view(np.uint64))
+    np.testing.assert_array_equal(v.grad.numpy(), tv.grad.numpy())

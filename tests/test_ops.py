@@ -167,6 +167,28 @@ def test_relu_of_nan_and_infinities_matches_torch(dtype):
     np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
 
 
+def _bits(a):
+    """An array's bits, to compare values, NaN payloads and signs of zero exactly."""
+    a = np.ascontiguousarray(a)
+    return a.view(np.dtype(f"u{a.dtype.itemsize}"))
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_relu_blocks_an_infinite_or_nan_gradient_with_plus_zero_as_torch(dtype, create_graph):
+    """relu's backward is a select: an inf or NaN upstream gradient is blocked (inf * 0 would be
+    NaN), and a blocked negative gradient gives +0, not -0, as PyTorch's threshold_backward; the same
+    on the recorded pass (create_graph)."""
+    torch = pytest.importorskip("torch")
+    values = [-1.0, 0.0, 2.0, -3.0, 4.0, -0.5, 0.5]
+    grads = [np.inf, np.nan, np.inf, -1.0, -np.inf, -np.inf, np.nan]
+    x = mg.tensor(values, dtype=dtype, requires_grad=True)
+    t = torch.tensor(values, dtype=getattr(torch, dtype), requires_grad=True)
+    x.relu().backward(mg.tensor(grads, dtype=dtype), create_graph=create_graph)
+    torch.relu(t).backward(torch.tensor(grads, dtype=getattr(torch, dtype)))
+    np.testing.assert_array_equal(_bits(x.grad.detach().numpy()), _bits(t.grad.numpy()))
+
+
 @settings(max_examples=30, deadline=None)
 @given(rows=st.integers(1, 4), extra=st.integers(0, 300), layout=st.sampled_from(["C", "T", "strided"]),
        dtype=st.sampled_from(["float32", "float64"]), seed=st.integers(0, 2**16))

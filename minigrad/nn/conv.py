@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function, grad_unobserved, is_grad_enabled, no_grad, record_kink
-from ..ops import KINKS, ReLU, ShapeError
+from ..ops import KINKS, ReLU, ShapeError, _masked
 from ..tensor import Tensor, empty
 from .module import Module, Parameter
 
@@ -543,8 +543,8 @@ class MaxPool2dGate(Function):
         # mask. At the switch that mask is (y != 0) for the window's max y, which is (out != 0): so
         # the mask can be applied to the pooled gradient, a quarter of the size, before routing, and
         # ReLU's pass skipped (ReLU.backward sees the array it is handed back). The values are the
-        # same, inf and NaN included; only the sign of a blocked zero may differ (README,
-        # Performance, eleventh round).
+        # same, inf and NaN included; only a zero that the routing sent to a blocked element may be
+        # -0 instead of +0 (README, Performance, eleventh round).
         producer = self.inputs[0].grad_fn
         if type(producer) is ReLU and is_grad_enabled():
             self._relu, self._passes = producer, self.xp.not_equal(out, 0)
@@ -573,7 +573,7 @@ class MaxPool2dGate(Function):
         relu, y = self._relu, self.inputs[0]
         if (relu is not None and not relu._freed and self.parents[0] is relu and y.grad_fn is relu
                 and grad_unobserved(y)):
-            gx = _SwitchScatter.apply(Tensor._wrap(g.data * self._passes), switches=self.switches,
+            gx = _SwitchScatter.apply(Tensor._wrap(_masked(g.data, self._passes)), switches=self.switches,
                                       shape=self.shape, geom=self.geom)
             # (weakly: if the engine adds another gradient to it, the array goes with the sum)
             try:

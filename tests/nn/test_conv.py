@@ -631,8 +631,9 @@ def _relu_pool(x, case, observe=None, inplace=False):
 def test_relu_then_max_pool_gives_the_unfused_gradient(case, kind, dtype):
     """The pool multiplies the pooled gradient by (out != 0), which is ReLU's mask at each switch,
     and ReLU passes that gradient on without its full-size pass. A no-op hook on the ReLU output
-    turns this off: both must give the same gradient (NaN where NaN; a blocked zero may differ in
-    sign), with all-zero windows (ties), NaN inputs and inf/NaN gradients."""
+    turns this off: both must give the same gradient (NaN where NaN; a zero the routing sent to a
+    blocked element may keep its -0 here), with all-zero windows (ties), NaN inputs and inf/NaN
+    gradients."""
     rng = np.random.default_rng(case["seed"])
     x = rng.standard_normal(case["shape"]).astype(dtype)
     if kind == "zeros":
@@ -649,7 +650,7 @@ def test_relu_then_max_pool_gives_the_unfused_gradient(case, kind, dtype):
         with np.errstate(invalid="ignore"):
             out.backward(mg.tensor(g))
         grads.append(X.grad.data)
-    np.testing.assert_array_equal(grads[0], grads[1])
+    np.testing.assert_array_equal(grads[0], grads[1])        # NaN where NaN; +0 and -0 compare equal
     assert grads[0].dtype == dtype
 
 
