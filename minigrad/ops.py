@@ -197,15 +197,17 @@ def _masked(g, mask):
     xp = backend.get_array_module(g)
     if xp.result_type(g, mask) != g.dtype:
         return g * mask
+    if g.dtype.kind not in "fc" or mask.dtype != bool:
+        return xp.multiply(g, mask, out=_work.empty_like(xp, g))
+    if g.dtype.itemsize not in (2, 4, 8):      # complex128, long double: no unsigned type that wide
+        return xp.where(mask, g, xp.zeros((), g.dtype))
+    # NOTE: g * mask would give NaN for inf * 0, and -0 for a negative g; on the bits read as
+    # unsigned integers, * 1 keeps every value and * 0 gives +0, at the speed of the float product
+    # (14 us on 64k float32 either way)
+    bits = np.dtype(f"u{g.dtype.itemsize}")
     out = _work.empty_like(xp, g)
-    if g.dtype.kind in "fc" and g.dtype.itemsize in (2, 4, 8) and mask.dtype == bool:
-        # NOTE: g * mask would give NaN for inf * 0, and -0 for a negative g; on the bits read as
-        # unsigned integers, * 1 keeps every value and * 0 gives +0, at the speed of the float
-        # product (14 us on 64k float32 either way)
-        bits = np.dtype(f"u{g.dtype.itemsize}")
-        xp.multiply(g.view(bits), mask, out=out.view(bits))
-        return out
-    return xp.multiply(g, mask, out=out)
+    xp.multiply(g.view(bits), mask, out=out.view(bits))
+    return out
 
 
 class _MaskGrad(Function):
@@ -579,11 +581,14 @@ class IndexAdd(Function):
 
 
 class SetItem(Function):
-    """``x`` with ``x[index] = v`` (out of place); used by ``Tensor.__setitem__`` under grad."""
+    """``x`` with ``x[index] = v`` (out of place); used by ``Tensor.__setitem__`` under grad.
+
+    ``x``'s gradient is 0 where ``v`` went: +0 (PyTorch's ``index_put``), or -0 for a write through a
+    view (``blocked=-0.0``), whose view op sends its own gradient to those places as well."""
     saves_inputs = ()
 
-    def forward(self, x, v, index=None):
-        self.index = index
+    def forward(self, x, v, index=None, blocked=0.0):
+        self.index, self.blocked = index, blocked
         out = x.copy(order="K")         # in x's layout: views of x made again from out stay views
         assign(out, index, v)
         return out
@@ -591,7 +596,8 @@ class SetItem(Function):
     def backward(self, g):
         gx = gv = None
         if self.needs_input_grad[0]:          # g with 0 where v went: a select (inf and NaN blocked too)
-            gx = SetItem.apply(g, backend.get_array_module(g.data).zeros((), g.data.dtype), index=self.index)
+            zero = backend.get_array_module(g.data).asarray(self.blocked, dtype=g.data.dtype)
+            gx = SetItem.apply(g, zero, index=self.index, blocked=self.blocked)
         if self.needs_input_grad[1]:
             gv = g[self.index]
             missing = self.inputs[1].ndim - gv.ndim         # a value with leading 1s (assign drops them)

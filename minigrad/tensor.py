@@ -888,7 +888,9 @@ class Tensor:
                 where, result = (), result.reshape(())
         # the base takes the new values; remaking its views (this one among them) makes this view
         # a view of the base's new memory and of its new gate
-        root._inplace(lambda r: ops.SetItem.apply(r, result, index=where))
+        # (-0 where the view goes: the view op's gradient is added there, and -0 + a = a exactly,
+        # as PyTorch's CopySlices, which puts it there)
+        root._inplace(lambda r: ops.SetItem.apply(r, result, index=where, blocked=-0.0))
         self._version += 1
         return self
 

@@ -910,3 +910,24 @@ def test_setitem_blocks_an_infinite_or_nan_gradient_where_the_value_went_as_torc
     tz.backward(torch.tensor(g))
     np.testing.assert_array_equal(x.grad.numpy().view(np.uint64), t.grad.numpy().view(np.uint64))
     np.testing.assert_array_equal(v.grad.numpy(), tv.grad.numpy())
+
+
+@pytest.mark.parametrize("op", ["mul3", "mul0", "relu", "fill", "copy"])
+def test_a_write_through_a_view_passes_a_minus_zero_gradient_as_torch(op):
+    """The base's gradient where the view goes is the view op's gradient, as PyTorch's CopySlices
+    (the write's own gate gives -0 there, and -0 + a = a exactly; +0 turned a -0 into +0)."""
+    torch = pytest.importorskip("torch")
+    import minigrad.nn.functional as F
+    ops = {"mul3": lambda v: v.mul_(3.0), "mul0": lambda v: v.mul_(0.0), "fill": lambda v: v.fill_(7.0),
+           "relu": lambda v: F.relu(v, inplace=True), "copy": lambda v: v.copy_(v * 0.0 + 1.0)}
+    tops = {"mul3": lambda v: v.mul_(3.0), "mul0": lambda v: v.mul_(0.0), "fill": lambda v: v.fill_(7.0),
+            "relu": torch.relu_, "copy": lambda v: v.copy_(v.detach() * 0.0 + 1.0)}
+    g = np.array([-0.0, -1.0, 1.0, -0.0])
+    x, t = mg.tensor([1.0, -2.0, 3.0, 4.0], requires_grad=True), torch.tensor([1.0, -2.0, 3.0, 4.0], requires_grad=True)
+    z, tz = x.clone(), t.clone()
+    ops[op](z[:2])
+    tops[op](tz[:2])
+    z.backward(mg.tensor(g))
+    tz.backward(torch.tensor(g))
+    np.testing.assert_array_equal(z.detach().numpy(), tz.detach().numpy())
+    np.testing.assert_array_equal(x.grad.numpy()[:2].view(np.uint64), t.grad.numpy()[:2].view(np.uint64))

@@ -189,6 +189,24 @@ def test_relu_blocks_an_infinite_or_nan_gradient_with_plus_zero_as_torch(dtype, 
     np.testing.assert_array_equal(_bits(x.grad.detach().numpy()), _bits(t.grad.numpy()))
 
 
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.longdouble, np.complex64, np.complex128])
+@pytest.mark.parametrize("layout", ["C", "T"])
+def test_the_gradient_mask_is_an_exact_select_for_every_float_dtype_and_layout(dtype, layout):
+    """ops._masked (ReLU's backward): kept values bit for bit, +0 at blocked places, whatever the
+    dtype (bits as unsigned integers, or a select where no unsigned type is that wide) and layout."""
+    from minigrad.ops import _masked
+    g = np.array([[np.inf, -np.inf, np.nan], [-1.5, -0.0, 2.0]], dtype=dtype)
+    mask = np.array([[False, True, False], [False, False, True]])
+    if layout == "T":
+        g, mask = g.T, mask.T
+    out = _masked(g, mask)
+    expected = np.where(mask, g, np.zeros((), dtype))
+    assert out.dtype == g.dtype and out.shape == g.shape
+    np.testing.assert_array_equal(out, expected)
+    assert not np.signbit(out.real[~mask]).any()                       # +0, never -0
+    assert np.signbit(out.real[mask]).tolist() == np.signbit(g.real[mask]).tolist()
+
+
 @settings(max_examples=30, deadline=None)
 @given(rows=st.integers(1, 4), extra=st.integers(0, 300), layout=st.sampled_from(["C", "T", "strided"]),
        dtype=st.sampled_from(["float32", "float64"]), seed=st.integers(0, 2**16))
