@@ -534,7 +534,7 @@ class MaxPool2dGate(Function):
     """Max over each window; remembers the argmax (the switch) of every window for backward."""
     saves_inputs = ()
     label = "MaxPool2d"
-    _relu = None                # the ReLU gate that made the input, when its mask is applied here
+    _passes = None              # out != 0, when a ReLU gate made the input (its mask, pooled)
 
     def forward(self, x, geom=None):
         out = self._pool(x, geom)
@@ -545,9 +545,8 @@ class MaxPool2dGate(Function):
         # ReLU's pass skipped (ReLU.backward sees the array it is handed back). The values are the
         # same, inf and NaN included; only a zero that the routing sent to a blocked element may be
         # -0 instead of +0 (README, Performance, eleventh round).
-        producer = self.inputs[0].grad_fn
-        if type(producer) is ReLU and is_grad_enabled():
-            self._relu, self._passes = producer, self.xp.not_equal(out, 0)
+        if type(self.inputs[0].grad_fn) is ReLU and is_grad_enabled():
+            self._passes = self.xp.not_equal(out, 0)
         return out
 
     def _pool(self, x, geom):
@@ -570,9 +569,8 @@ class MaxPool2dGate(Function):
         return xp.take_along_axis(win, self.switches[..., None], axis=-1)[..., 0]
 
     def backward(self, g):
-        relu, y = self._relu, self.inputs[0]
-        if (relu is not None and not relu._freed and self.parents[0] is relu and y.grad_fn is relu
-                and grad_unobserved(y)):
+        relu, y = self.parents[0], self.inputs[0]          # (the gate y had when this one was made)
+        if self._passes is not None and not relu._freed and y.grad_fn is relu and grad_unobserved(y):
             gx = _SwitchScatter.apply(Tensor._wrap(_masked(g.data, self._passes)), switches=self.switches,
                                       shape=self.shape, geom=self.geom)
             # (weakly: if the engine adds another gradient to it, the array goes with the sum)
