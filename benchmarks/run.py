@@ -1,15 +1,17 @@
 """Benchmark minigrad against PyTorch, Chainer, MyGrad and hand-written NumPy.
 
     python benchmarks/run.py                       # every workload, every installed library
-    python benchmarks/run.py --only mlp --repeat 7 --json results.json
+    python benchmarks/run.py --only mlp --repeat 15 --json results.json
     python benchmarks/run.py --quick --libs minigrad   # tiny sizes: a smoke test of the code paths
 
 Each (workload, library) pair runs in its own process with the same number of BLAS threads
-(OMP/OPENBLAS/MKL_NUM_THREADS and torch.set_num_threads), a warm-up, then ``--repeat`` timed
-repeats of enough iterations to last ``--min-time`` seconds each; the table shows the median
-milliseconds per iteration, the ratio to PyTorch and to the hand-written NumPy version, and each
-library's initial loss (equal losses show that all run the same computation). Peers that are not
-installed are skipped with a note (``pip install minigrad[bench]`` installs them).
+(OMP/OPENBLAS/MKL_NUM_THREADS and torch.set_num_threads) and a warm-up. The libraries then take
+turns: each runs one timed repeat (enough iterations to last ``--min-time`` seconds) while the
+others wait, ``--repeat`` turns in all, so that a slow spell of a shared machine falls on all of
+them. The table shows the median milliseconds per iteration, the ratio to PyTorch and to the
+hand-written NumPy version, and each library's initial loss (equal losses show that all run the
+same computation); a second table compares minigrad with each peer turn by turn. Peers that are
+not installed are skipped with a note (``pip install minigrad[bench]`` installs them).
 """
 import argparse
 import datetime
@@ -19,9 +21,11 @@ import importlib.util
 import json
 import os
 import platform
+import select
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -63,43 +67,84 @@ def _reset_peak():
         f.write("5")
 
 
-def _time_steps(step, repeat, min_time):
-    """Median wall-clock ms per iteration over ``repeat`` repeats (after a warm-up), every repeat's
-    value, the iterations per repeat, and the median CPU ms per iteration (all threads of the process:
-    close to the wall time on a quiet machine, far below it when other processes take the cores)."""
-    for _ in range(2):                                  # warm-up: caches, allocator pools, BLAS
+def _calibrate(step, min_time):
+    """Warm the step up (caches, allocator pools, BLAS threads) and return how many iterations make
+    one timed repeat last about ``min_time`` seconds."""
+    for _ in range(2):
         step()
     t0 = time.perf_counter()
     step()
     one = time.perf_counter() - t0
-    iters = max(1, min(10_000, int(min_time / max(one, 1e-7))))
-    per_iter, cpu = [], []
-    for _ in range(repeat):
-        gc.collect()
-        t0, c0 = time.perf_counter(), time.process_time()
-        for _ in range(iters):
-            step()
-        per_iter.append((time.perf_counter() - t0) / iters * 1e3)
-        cpu.append((time.process_time() - c0) / iters * 1e3)
-    return statistics.median(per_iter), per_iter, iters, statistics.median(cpu)
+    return max(1, min(10_000, int(min_time / max(one, 1e-7))))
+
+
+def _timed_repeat(step, iters):
+    """Wall-clock and CPU ms per iteration over ``iters`` steps (CPU: all threads of the process,
+    close to the wall time on a quiet machine, far below it when other processes take the cores)."""
+    gc.collect()
+    t0, c0 = time.perf_counter(), time.process_time()
+    for _ in range(iters):
+        step()
+    return (time.perf_counter() - t0) / iters * 1e3, (time.process_time() - c0) / iters * 1e3
+
+
+def _prepare(lib, workload, quick, threads):
+    """Import library ``lib``'s implementation, set its thread count and build the step of a timed
+    workload; returns (module, problem, step)."""
+    sys.path.insert(0, HERE)
+    import problems
+    mod = importlib.import_module(f"impl_{lib}")
+    if hasattr(mod, "setup"):
+        mod.setup(threads)
+    problem = problems.PROBLEMS[workload](quick)
+    return mod, problem, getattr(mod, workload)(problem)
+
+
+def _summary(lib, workload, version, loss, iters, ops, all_ms, all_cpu):
+    """A timed workload's result: the median ms and CPU ms per iteration, every repeat's ms, and
+    for the overhead workload (``ops`` tiny ops a step) the microseconds per op."""
+    result = {"lib": lib, "workload": workload, "version": version, "loss": loss, "iters": iters,
+              "ms": statistics.median(all_ms), "all_ms": all_ms, "cpu_ms": statistics.median(all_cpu)}
+    if ops:
+        result["us_per_op"] = result["ms"] * 1e3 / ops
+    return result
+
+
+def serve(lib, workload, quick, min_time, threads, inp=None, out=None):
+    """One timed workload of one library, kept in this process and timed on request (``--serve``).
+
+    Prints a ready line (library version, the first step's loss, iterations per repeat), then answers
+    every ``run`` line read from ``inp`` with one timed repeat (``ms``, ``cpu_ms``) until ``quit`` or
+    the end of input. The driver holds one such process per library and asks them in turn."""
+    inp, out = inp or sys.stdin, out or sys.stdout
+    mod, problem, step = _prepare(lib, workload, quick, threads)
+    loss = float(step())                                  # the first step's loss: before any update
+    iters = _calibrate(step, min_time)
+    print(json.dumps({"version": mod.version(), "loss": loss, "iters": iters, "ops": problem.get("ops")}),
+          file=out, flush=True)
+    for line in inp:
+        if line.strip() != "run":
+            break
+        ms, cpu_ms = _timed_repeat(step, iters)
+        print(json.dumps({"ms": ms, "cpu_ms": cpu_ms}), file=out, flush=True)
 
 
 def worker(lib, workload, quick, repeat, min_time, threads):
-    """Run one measurement in this process and return its result as a dict."""
+    """Run one measurement in this process and return its result as a dict: a timed workload's
+    repeats back to back, or one memory part."""
+    if workload in PROBLEMS_TIMED:
+        mod, problem, step = _prepare(lib, workload, quick, threads)
+        loss = float(step())
+        iters = _calibrate(step, min_time)
+        times = [_timed_repeat(step, iters) for _ in range(repeat)]
+        return _summary(lib, workload, mod.version(), loss, iters, problem.get("ops"),
+                        [t[0] for t in times], [t[1] for t in times])
     sys.path.insert(0, HERE)
     import problems
     mod = importlib.import_module(f"impl_{lib}")
     if hasattr(mod, "setup"):
         mod.setup(threads)
     result = {"lib": lib, "workload": workload, "version": mod.version()}
-    if workload in PROBLEMS_TIMED:
-        problem = problems.PROBLEMS[workload](quick)
-        step = getattr(mod, workload)(problem)
-        result["loss"] = float(step())                   # the first step's loss: before any update
-        result["ms"], result["all_ms"], result["iters"], result["cpu_ms"] = _time_steps(step, repeat, min_time)
-        if workload == "overhead":
-            result["us_per_op"] = result["ms"] * 1e3 / problem["ops"]
-        return result
     sizes = problems.sizes("memory", quick)
     if workload in ("memory-mlp", "memory-convnet"):
         name = workload.split("-")[1]
@@ -144,6 +189,7 @@ def _env(threads):
 
 
 def _spawn(lib, workload, args):
+    """One memory part in a process of its own (its peak RSS must be its alone)."""
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", lib, workload, "--repeat", str(args.repeat),
            "--min-time", str(args.min_time), "--threads", str(args.threads)] + (["--quick"] if args.quick else [])
     try:
@@ -157,27 +203,114 @@ def _spawn(lib, workload, args):
     return {"lib": lib, "workload": workload, "error": err[:200]}
 
 
-def median_round(runs):
-    """One measurement from the rounds of one (library, workload): the round with the median ms
-    (the upper one of an even count), with every round's ms kept as ``rounds_ms``; the first failure
-    if any round failed."""
-    failed = [r for r in runs if "error" in r]
-    if failed or "ms" not in runs[0]:
-        return failed[0] if failed else runs[0]
-    ordered = sorted(runs, key=lambda r: r["ms"])
-    return dict(ordered[len(ordered) // 2], rounds_ms=[r["ms"] for r in runs])
+class _Server:
+    """A ``--serve`` process of one library for one timed workload, asked for one repeat at a time."""
+
+    def __init__(self, lib, workload, args):
+        self.lib, self.workload, self.timeout = lib, workload, args.timeout
+        cmd = [sys.executable, os.path.abspath(__file__), "--serve", lib, workload, "--min-time",
+               str(args.min_time), "--threads", str(args.threads)] + (["--quick"] if args.quick else [])
+        self.stderr = tempfile.TemporaryFile(mode="w+")      # a file, not a pipe: warnings cannot fill it
+        self.proc = subprocess.Popen(cmd, env=_env(args.threads), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self.stderr, text=True)
+        self.ready = self._reply()
+
+    def _reply(self):
+        """The process's next JSON line, or a dict with "error" (it died, or timed out)."""
+        if self.proc.poll() is None and select.select([self.proc.stdout], [], [], self.timeout)[0]:
+            line = self.proc.stdout.readline()
+            if line.startswith("{"):
+                return json.loads(line)
+        if self.proc.poll() is None:
+            self.proc.kill()
+            return {"error": f"timed out after {self.timeout} s"}
+        self.proc.wait()
+        self.stderr.seek(0)
+        err = (self.stderr.read().strip().splitlines() or ["no output"])[-1]
+        return {"error": err[:200]}
+
+    def repeat(self):
+        """One timed repeat: {"ms", "cpu_ms"}, or {"error"}."""
+        self.proc.stdin.write("run\n")
+        self.proc.stdin.flush()
+        return self._reply()
+
+    def close(self):
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.write("quit\n")
+                self.proc.stdin.close()
+            except OSError:
+                pass
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.stderr.close()
+
+
+def turn_order(libs, turn):
+    """The libraries' order in turn ``turn``: as given, then reversed, and so on (A B C, C B A, ...),
+    so that no library always runs right after the same one."""
+    return list(libs) if turn % 2 == 0 else list(libs)[::-1]
+
+
+def timed_in_turns(workload, libs, args, log=sys.stderr):
+    """Every library's repeats of one timed workload, taken in turns.
+
+    Each library runs in a process of its own, set up and warmed up first. Then, turn by turn, each
+    library runs one repeat while the others wait idle, in an order reversed every turn (A B C, C B
+    A, ...). A slow spell of a shared machine lasts seconds, far longer than a turn, so it falls on
+    all libraries alike; each turn's times are compared (``paired_ratios``). Before each repeat the
+    driver waits ``args.pause`` seconds, so that the BLAS and OpenMP threads of the library that ran
+    before have stopped spin-waiting: a spinning thread on the other core made the next library's
+    step up to 40% slower."""
+    servers, results = {}, {}
+    for lib in libs:
+        servers[lib] = _Server(lib, workload, args)
+        if "error" in servers[lib].ready:
+            results[lib] = {"lib": lib, "workload": workload, "error": servers[lib].ready["error"]}
+    times = {lib: [] for lib in libs}
+    try:
+        for turn in range(args.repeat):
+            for lib in turn_order(libs, turn):
+                if lib in results:                          # failed: out of the turns
+                    continue
+                time.sleep(args.pause)
+                r = servers[lib].repeat()
+                if "error" in r:
+                    results[lib] = {"lib": lib, "workload": workload, "error": r["error"]}
+                    continue
+                times[lib].append((r["ms"], r["cpu_ms"]))
+            shown = ", ".join(f"{lib} {times[lib][-1][0]:.3f}" for lib in libs if lib not in results)
+            print(f"  {workload:9s} turn {turn + 1}/{args.repeat}: {shown} ms/iter", file=log, flush=True)
+    finally:
+        for server in servers.values():
+            server.close()
+    for lib in libs:
+        if lib not in results:
+            ready = servers[lib].ready
+            results[lib] = _summary(lib, workload, ready["version"], ready["loss"], ready["iters"], ready["ops"],
+                                    [t[0] for t in times[lib]], [t[1] for t in times[lib]])
+    return [results[lib] for lib in libs]
+
+
+def _quartiles(values):
+    """The median and the two quartiles of ``values`` (the lower and upper middle, by rank)."""
+    v = sorted(values)
+    n, k = len(v), (len(v) - 1) // 4
+    mid = n // 2
+    median = v[mid] if n % 2 else (v[mid - 1] + v[mid]) / 2
+    return median, v[k], v[n - 1 - k]
 
 
 def paired_ratios(mine, ref):
-    """minigrad's ms over a peer's, round by round (they ran back to back in each round): the
-    median, min and max of those ratios, or None without two or more rounds of both."""
-    a, b = mine.get("rounds_ms"), ref.get("rounds_ms")
+    """minigrad's ms over a peer's, turn by turn (they ran in the same turn): the median and the
+    quartiles of those ratios, or None without two or more turns of both."""
+    a, b = mine.get("all_ms"), ref.get("all_ms")
     if not a or not b or len(a) != len(b) or len(a) < 2:
         return None
-    ratios = sorted(x / y for x, y in zip(a, b))
-    mid = len(ratios) // 2
-    median = ratios[mid] if len(ratios) % 2 else (ratios[mid - 1] + ratios[mid]) / 2
-    return median, ratios[0], ratios[-1]
+    return _quartiles([x / y for x, y in zip(a, b)])
 
 
 def _installed(lib):
@@ -227,7 +360,7 @@ def format_tables(results, workloads, libs, skipped):
             paired.append(f"| {w} | " + " | ".join(cells) + " |")
     if paired:
         peers = [lib for lib in libs if lib != "minigrad"]
-        lines += ["", "minigrad against each peer, round by round (median ratio, and min-max over the rounds):",
+        lines += ["", "minigrad against each peer, turn by turn (median ratio, and the quartiles over the turns):",
                   "", "| workload | " + " | ".join(f"vs {lib}" for lib in peers) + " |",
                   "| --- |" + " ---: |" * len(peers)] + paired
     if "memory" in workloads:
@@ -268,19 +401,27 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", action="append", choices=WORKLOADS, help="run only this workload (repeatable)")
     parser.add_argument("--libs", help="comma-separated libraries (default: all installed)")
-    parser.add_argument("--repeat", type=int, default=5, help="timed repeats; the median is reported")
+    parser.add_argument("--repeat", type=int, default=9,
+                        help="timed repeats per library, taken in turns; the median is reported")
     parser.add_argument("--min-time", type=float, default=None, help="seconds per repeat (0.2; quick: 0.01)")
-    parser.add_argument("--rounds", type=int, default=1,
-                        help="run every library this many times, in turn, and report the median round")
+    parser.add_argument("--pause", type=float, default=None,
+                        help="seconds of rest before each repeat, for the last library's threads to go idle "
+                             "(0.2; quick: 0)")
     parser.add_argument("--threads", type=int, default=2, help="BLAS / torch threads for every library")
     parser.add_argument("--json", help="also write every measurement to this file")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, to check that everything runs")
     parser.add_argument("--timeout", type=float, default=900, help="seconds allowed per measurement")
     parser.add_argument("--worker", nargs=2, metavar=("LIB", "WORKLOAD"), help=argparse.SUPPRESS)
+    parser.add_argument("--serve", nargs=2, metavar=("LIB", "WORKLOAD"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.min_time is None:
         args.min_time = 0.01 if args.quick else 0.2
+    if args.pause is None:
+        args.pause = 0.0 if args.quick else 0.2
 
+    if args.serve:
+        serve(*args.serve, args.quick, args.min_time, args.threads)
+        return 0
     if args.worker:
         print(json.dumps(worker(*args.worker, args.quick, args.repeat, args.min_time, args.threads)))
         return 0
@@ -301,23 +442,20 @@ def main(argv=None):
 
     load = ", load average %.1f" % os.getloadavg()[0] if hasattr(os, "getloadavg") else ""
     header = (f"{datetime.date.today().isoformat()}, Python {platform.python_version()}, {_machine()}{load}, "
-              f"{args.threads} BLAS threads, median of {args.repeat} repeats"
-              f"{f', median of {args.rounds} rounds' if args.rounds > 1 else ''}{' (quick sizes)' if args.quick else ''}")
+              f"{args.threads} BLAS threads, median of {args.repeat} repeats taken in turns, "
+              f"{args.pause:g} s rest before each{' (quick sizes)' if args.quick else ''}")
     print(header, flush=True)
     results = []
     for w in workloads:
-        # NOTE: with --rounds, every library runs once per round, in turn, so that a slow spell of a
-        # shared machine falls on all of them rather than on whichever ran then
-        rounds = {}
-        for _ in range(1 if w == "memory" else args.rounds):
-            for lib in libs:
-                for part in (MEMORY_PARTS if w == "memory" else [w]):
-                    r = _spawn(lib, part, args)
-                    rounds.setdefault((lib, part), []).append(r)
-                    shown = r.get("error") or (f"{r['ms']:.3f} ms/iter, loss {r['loss']:.6g}" if "ms" in r else
-                                               {k: round(v, 2) for k, v in r.items() if k.endswith("_mib")})
-                    print(f"  {part:15s} {lib:9s} {shown}", file=sys.stderr, flush=True)
-        results += [median_round(rs) for rs in rounds.values()]
+        if w != "memory":
+            results += timed_in_turns(w, libs, args)
+            continue
+        for lib in libs:
+            for part in MEMORY_PARTS:
+                r = _spawn(lib, part, args)
+                shown = r.get("error") or {k: round(v, 2) for k, v in r.items() if k.endswith("_mib")}
+                print(f"  {part:15s} {lib:9s} {shown}", file=sys.stderr, flush=True)
+                results.append(r)
     versions = {r["lib"]: r["version"] for r in results if "version" in r}
     print("versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
     print(format_tables(results, workloads, libs, skipped))

@@ -1,5 +1,7 @@
 """Smoke test of the benchmark instrument on tiny sizes, minigrad only: every workload runs, and
 minigrad's initial losses equal the hand-written NumPy reference's (so both do the same computation)."""
+import argparse
+import io
 import json
 import os
 import subprocess
@@ -54,27 +56,51 @@ def test_entry_point(tmp_path):
     assert "| scalar | minigrad |" in proc.stdout
 
 
-def test_median_round_picks_the_middle_round_and_keeps_failures(bench):
-    run = bench[0]
-    rounds = [{"ms": 3.0, "loss": 1.0}, {"ms": 1.0, "loss": 1.0}, {"ms": 2.0, "loss": 1.0}]
-    picked = run.median_round(rounds)
-    assert picked["ms"] == 2.0 and picked["rounds_ms"] == [3.0, 1.0, 2.0]
-    assert run.median_round([{"ms": 1.0}, {"error": "timed out"}]) == {"error": "timed out"}
-    assert run.median_round([{"peak_mib": 4.0}]) == {"peak_mib": 4.0}
+def test_serve_answers_one_timed_repeat_per_request(bench):
+    run, problems, impl_numpy = bench
+    out = io.StringIO()
+    run.serve("minigrad", "overhead", True, 0.0, 2, inp=io.StringIO("run\nrun\nquit\nrun\n"), out=out)
+    ready, *repeats = [json.loads(line) for line in out.getvalue().splitlines()]
+    reference = float(impl_numpy.overhead(problems.PROBLEMS["overhead"](quick=True))())
+    assert ready["loss"] == pytest.approx(reference, rel=1e-4) and ready["iters"] >= 1
+    assert ready["ops"] == problems.sizes("overhead", True)["ops"]
+    assert len(repeats) == 2 and all(r["ms"] > 0 and r["cpu_ms"] >= 0 for r in repeats)   # stops at quit
 
 
-def test_paired_ratios_compare_round_by_round_and_show_in_the_table(bench):
+def test_turn_order_reverses_every_turn(bench):
     run = bench[0]
-    # a slow spell in round 2 hits both libraries: round by round minigrad is 0.5x, 0.6x, 0.9x
-    mine = {"lib": "minigrad", "workload": "mlp", "ms": 6.0, "cpu_ms": 6.0, "loss": 1.0, "rounds_ms": [5.0, 12.0, 9.0]}
-    peer = {"lib": "torch", "workload": "mlp", "ms": 10.0, "cpu_ms": 10.0, "loss": 1.0, "rounds_ms": [10.0, 20.0, 10.0]}
+    assert [run.turn_order("abc", t) for t in range(3)] == [list("abc"), list("cba"), list("abc")]
+
+
+def test_turns_time_every_library_and_report_a_failing_one(bench, tmp_path):
+    """Servers taking turns; a library whose process dies gets an error row, the others go on."""
+    run = bench[0]
+    args = argparse.Namespace(quick=True, min_time=0.0, threads=1, timeout=120, repeat=3, pause=0.0)
+    log = tmp_path / "log.txt"
+    with open(log, "w") as f:
+        results = run.timed_in_turns("scalar", ["minigrad", "numpy", "nosuchlib"], args, log=f)
+    mine, numpy_r, bad = results
+    assert len(mine["all_ms"]) == len(numpy_r["all_ms"]) == 3
+    assert mine["loss"] == pytest.approx(numpy_r["loss"], rel=1e-5)
+    assert bad["lib"] == "nosuchlib" and "impl_nosuchlib" in bad["error"]
+    assert log.read_text().count("turn ") == 3
+
+
+def test_paired_ratios_compare_turn_by_turn_and_show_in_the_table(bench):
+    run = bench[0]
+    # a slow spell in turn 2 hits both libraries: turn by turn minigrad is 0.5x, 0.6x, 0.9x
+    mine = {"lib": "minigrad", "workload": "mlp", "ms": 6.0, "cpu_ms": 6.0, "loss": 1.0, "all_ms": [5.0, 12.0, 9.0]}
+    peer = {"lib": "torch", "workload": "mlp", "ms": 10.0, "cpu_ms": 10.0, "loss": 1.0, "all_ms": [10.0, 20.0, 10.0]}
     median, lo, hi = run.paired_ratios(mine, peer)
     assert (round(median, 6), round(lo, 6), round(hi, 6)) == (0.6, 0.5, 0.9)
-    assert run.paired_ratios(mine, {"rounds_ms": [1.0, 2.0]}) is None          # rounds do not match
-    assert run.paired_ratios({"rounds_ms": [1.0]}, {"rounds_ms": [2.0]}) is None  # one round: nothing to pair
-    even = run.paired_ratios({"rounds_ms": [1.0, 3.0]}, {"rounds_ms": [1.0, 1.0]})
-    assert even[0] == 2.0                                                      # mean of the middle two
+    assert run.paired_ratios(mine, {"all_ms": [1.0, 2.0]}) is None          # turns do not match
+    assert run.paired_ratios({"all_ms": [1.0]}, {"all_ms": [2.0]}) is None  # one turn: nothing to pair
+    even = run.paired_ratios({"all_ms": [1.0, 3.0]}, {"all_ms": [1.0, 1.0]})
+    assert even[0] == 2.0                                                    # mean of the middle two
+    # nine turns: the quartiles are the 3rd and 7th ratios, not the extremes
+    nine = run.paired_ratios({"all_ms": [float(k) for k in range(1, 10)]}, {"all_ms": [1.0] * 9})
+    assert nine == (5.0, 3.0, 7.0)
     table = run.format_tables([mine, peer], ["mlp"], ["torch", "minigrad"], [])
     assert "| workload | vs torch |" in table and "| mlp | 0.60x (0.50-0.90) |" in table
-    assert "round by round" not in run.format_tables([dict(mine, rounds_ms=None), peer], ["mlp"],
-                                                      ["torch", "minigrad"], [])
+    assert "turn by turn" not in run.format_tables([dict(mine, all_ms=None), peer], ["mlp"],
+                                                    ["torch", "minigrad"], [])
