@@ -211,34 +211,47 @@ class _Server:
         cmd = [sys.executable, os.path.abspath(__file__), "--serve", lib, workload, "--min-time",
                str(args.min_time), "--threads", str(args.threads)] + (["--quick"] if args.quick else [])
         self.stderr = tempfile.TemporaryFile(mode="w+")      # a file, not a pipe: warnings cannot fill it
+        # unbuffered: a line that select() saw is never left behind in a reader's buffer
         self.proc = subprocess.Popen(cmd, env=_env(args.threads), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=self.stderr, text=True)
+                                     stderr=self.stderr, bufsize=0)
         self.ready = self._reply()
 
     def _reply(self):
-        """The process's next JSON line, or a dict with "error" (it died, or timed out)."""
-        if self.proc.poll() is None and select.select([self.proc.stdout], [], [], self.timeout)[0]:
+        """The process's next JSON line, or a dict with "error" (it died, or timed out). Lines that
+        are not JSON (a library printing to stdout) are skipped."""
+        deadline = time.monotonic() + self.timeout
+        while self.proc.poll() is None:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.proc.stdout], [], [], left)[0]:
+                self.proc.kill()
+                self.proc.wait()
+                return {"error": f"timed out after {self.timeout} s"}
             line = self.proc.stdout.readline()
-            if line.startswith("{"):
+            if line.startswith(b"{"):
                 return json.loads(line)
-        if self.proc.poll() is None:
+            if not line:                                    # end of output: it is exiting
+                break
+        try:
+            self.proc.wait(timeout=self.timeout)
+        except subprocess.TimeoutExpired:                   # closed its output but lives on
             self.proc.kill()
-            return {"error": f"timed out after {self.timeout} s"}
-        self.proc.wait()
+            self.proc.wait()
         self.stderr.seek(0)
         err = (self.stderr.read().strip().splitlines() or ["no output"])[-1]
         return {"error": err[:200]}
 
     def repeat(self):
         """One timed repeat: {"ms", "cpu_ms"}, or {"error"}."""
-        self.proc.stdin.write("run\n")
-        self.proc.stdin.flush()
+        try:
+            self.proc.stdin.write(b"run\n")
+        except OSError:                                     # it died: _reply says why
+            pass
         return self._reply()
 
     def close(self):
         if self.proc.poll() is None:
             try:
-                self.proc.stdin.write("quit\n")
+                self.proc.stdin.write(b"quit\n")
                 self.proc.stdin.close()
             except OSError:
                 pass

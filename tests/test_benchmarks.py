@@ -86,6 +86,51 @@ def test_turns_time_every_library_and_report_a_failing_one(bench, tmp_path):
     assert log.read_text().count("turn ") == 3
 
 
+FAKE_LIBS = {
+    # prints to stdout at import and at every step: its lines must not be taken for replies
+    "impl_chatty.py": """
+print("chatty: loading")
+NAME = "chatty"
+def version():
+    return "0"
+def scalar(p):
+    def step():
+        print("chatty: a step, not JSON")
+        return 1.0
+    return step
+""",
+    # dies during its second timed repeat: an error row, and the other libraries go on
+    "impl_dies.py": """
+import os
+NAME = "dies"
+calls = [0]
+def version():
+    return "0"
+def scalar(p):
+    def step():
+        calls[0] += 1
+        if calls[0] > 4:          # the first step, two warm-ups, one to calibrate, one repeat
+            print("dies: giving up", file=__import__("sys").stderr, flush=True)
+            os._exit(3)
+        return 2.0
+    return step
+""",
+}
+
+
+def test_servers_skip_stray_output_and_report_a_library_that_dies(bench, tmp_path, monkeypatch):
+    run = bench[0]
+    for name, text in FAKE_LIBS.items():
+        (tmp_path / name).write_text(text)
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    args = argparse.Namespace(quick=True, min_time=0.0, threads=1, timeout=30, repeat=3, pause=0.0)
+    with open(tmp_path / "log.txt", "w") as log:
+        chatty, dies, mine = run.timed_in_turns("scalar", ["chatty", "dies", "minigrad"], args, log=log)
+    assert chatty["loss"] == 1.0 and len(chatty["all_ms"]) == 3
+    assert dies["error"] == "dies: giving up"
+    assert len(mine["all_ms"]) == 3
+
+
 def test_paired_ratios_compare_turn_by_turn_and_show_in_the_table(bench):
     run = bench[0]
     # a slow spell in turn 2 hits both libraries: turn by turn minigrad is 0.5x, 0.6x, 0.9x
