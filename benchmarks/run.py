@@ -115,8 +115,14 @@ def serve(lib, workload, quick, min_time, threads, inp=None, out=None):
 
     Prints a ready line (library version, the first step's loss, iterations per repeat), then answers
     every ``run`` line read from ``inp`` with one timed repeat (``ms``, ``cpu_ms``) until ``quit`` or
-    the end of input. The driver holds one such process per library and asks them in turn."""
-    inp, out = inp or sys.stdin, out or sys.stdout
+    the end of input. The driver holds one such process per library and asks them in turn. Without
+    ``out``, the replies go to the process's stdout and whatever the library prints (from Python
+    or C) to its stderr, so that every line on stdout is a reply."""
+    inp = inp or sys.stdin
+    if out is None:
+        out = os.fdopen(os.dup(1), "w", buffering=1)       # the replies' own copy of stdout
+        os.dup2(2, 1)                                        # the library's prints go to stderr
+        sys.stdout = sys.stderr
     mod, problem, step = _prepare(lib, workload, quick, threads)
     loss = float(step())                                  # the first step's loss: before any update
     iters = _calibrate(step, min_time)
@@ -206,39 +212,49 @@ def _spawn(lib, workload, args):
 class _Server:
     """A ``--serve`` process of one library for one timed workload, asked for one repeat at a time."""
 
+    READY_KEYS, REPEAT_KEYS = ("version", "loss", "iters", "ops"), ("ms", "cpu_ms")
+
     def __init__(self, lib, workload, args):
         self.lib, self.workload, self.timeout = lib, workload, args.timeout
         cmd = [sys.executable, os.path.abspath(__file__), "--serve", lib, workload, "--min-time",
                str(args.min_time), "--threads", str(args.threads)] + (["--quick"] if args.quick else [])
         self.stderr = tempfile.TemporaryFile(mode="w+")      # a file, not a pipe: warnings cannot fill it
-        # unbuffered: a line that select() saw is never left behind in a reader's buffer
         self.proc = subprocess.Popen(cmd, env=_env(args.threads), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=self.stderr, bufsize=0)
-        self.ready = self._reply()
+        self.pending = b""                                   # bytes read past the last reply
+        self.ready = self._reply(self.READY_KEYS)
 
-    def _reply(self):
-        """The process's next JSON line, or a dict with "error" (it died, or timed out). Lines that
-        are not JSON (a library printing to stdout) are skipped."""
-        deadline = time.monotonic() + self.timeout
-        while self.proc.poll() is None:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self.proc.stdout], [], [], left)[0]:
-                self.proc.kill()
-                self.proc.wait()
-                return {"error": f"timed out after {self.timeout} s"}
-            line = self.proc.stdout.readline()
-            if line.startswith(b"{"):
-                return json.loads(line)
-            if not line:                                    # end of output: it is exiting
-                break
-        try:
-            self.proc.wait(timeout=self.timeout)
-        except subprocess.TimeoutExpired:                   # closed its output but lives on
-            self.proc.kill()
-            self.proc.wait()
+    def _last_error_line(self):
         self.stderr.seek(0)
-        err = (self.stderr.read().strip().splitlines() or ["no output"])[-1]
-        return {"error": err[:200]}
+        return (self.stderr.read().strip().splitlines() or ["no output"])[-1][:200]
+
+    def _reply(self, keys):
+        """The process's next line as a dict with ``keys``, or a dict with "error": it died, sent
+        something else, or sent no whole line within the timeout (then it is killed)."""
+        deadline = time.monotonic() + self.timeout
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self.pending:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                self._kill()
+                return {"error": f"timed out after {self.timeout} s ({self._last_error_line()})"}
+            chunk = os.read(fd, 65536)
+            if not chunk:                                    # end of output: it is exiting
+                try:
+                    self.proc.wait(timeout=self.timeout)
+                except subprocess.TimeoutExpired:           # closed its output but lives on
+                    self._kill()
+                return {"error": self._last_error_line()}
+            self.pending += chunk
+        line, self.pending = self.pending.split(b"\n", 1)
+        try:
+            reply = json.loads(line)
+            if not isinstance(reply, dict) or not all(k in reply for k in keys):
+                raise ValueError
+        except ValueError:
+            self._kill()
+            return {"error": f"unexpected reply {line[:80]!r}"}
+        return reply
 
     def repeat(self):
         """One timed repeat: {"ms", "cpu_ms"}, or {"error"}."""
@@ -246,7 +262,12 @@ class _Server:
             self.proc.stdin.write(b"run\n")
         except OSError:                                     # it died: _reply says why
             pass
-        return self._reply()
+        return self._reply(self.REPEAT_KEYS)
+
+    def _kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
 
     def close(self):
         if self.proc.poll() is None:
@@ -258,38 +279,46 @@ class _Server:
             try:
                 self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                self._kill()
         self.stderr.close()
 
 
+def _rest(seconds):
+    """The wait before each repeat (see timed_in_turns)."""
+    time.sleep(seconds)
+
+
 def turn_order(libs, turn):
-    """The libraries' order in turn ``turn``: as given, then reversed, and so on (A B C, C B A, ...),
-    so that no library always runs right after the same one."""
-    return list(libs) if turn % 2 == 0 else list(libs)[::-1]
+    """The libraries' order in turn ``turn``, rotated by one each turn (A B C, B C A, C A B, ...):
+    every library takes every place, and runs after each of the others as often."""
+    libs = list(libs)
+    k = turn % len(libs) if libs else 0
+    return libs[k:] + libs[:k]
 
 
 def timed_in_turns(workload, libs, args, log=sys.stderr):
     """Every library's repeats of one timed workload, taken in turns.
 
     Each library runs in a process of its own, set up and warmed up first. Then, turn by turn, each
-    library runs one repeat while the others wait idle, in an order reversed every turn (A B C, C B
-    A, ...). A slow spell of a shared machine lasts seconds, far longer than a turn, so it falls on
-    all libraries alike; each turn's times are compared (``paired_ratios``). Before each repeat the
-    driver waits ``args.pause`` seconds, so that the BLAS and OpenMP threads of the library that ran
-    before have stopped spin-waiting: a spinning thread on the other core made the next library's
-    step up to 40% slower."""
+    library runs one repeat while the others wait idle, in an order rotated every turn
+    (``turn_order``). A repeat lasts about ``args.min_time`` seconds, so the repeats of one turn fall
+    within ``len(libs) * (min_time + pause)`` seconds (2 s for five libraries by default), and a slow
+    spell of a shared machine, which lasts seconds to minutes, mostly falls on all of them; each
+    turn's times are compared (``paired_ratios``). Before each repeat the driver waits
+    ``args.pause`` seconds, so that the BLAS and OpenMP threads of the library that ran before have
+    stopped spin-waiting (README, Performance)."""
     servers, results = {}, {}
-    for lib in libs:
-        servers[lib] = _Server(lib, workload, args)
-        if "error" in servers[lib].ready:
-            results[lib] = {"lib": lib, "workload": workload, "error": servers[lib].ready["error"]}
     times = {lib: [] for lib in libs}
     try:
+        for lib in libs:
+            servers[lib] = _Server(lib, workload, args)
+            if "error" in servers[lib].ready:
+                results[lib] = {"lib": lib, "workload": workload, "error": servers[lib].ready["error"]}
         for turn in range(args.repeat):
             for lib in turn_order(libs, turn):
                 if lib in results:                          # failed: out of the turns
                     continue
-                time.sleep(args.pause)
+                _rest(args.pause)
                 r = servers[lib].repeat()
                 if "error" in r:
                     results[lib] = {"lib": lib, "workload": workload, "error": r["error"]}
@@ -309,12 +338,11 @@ def timed_in_turns(workload, libs, args, log=sys.stderr):
 
 
 def _quartiles(values):
-    """The median and the two quartiles of ``values`` (the lower and upper middle, by rank)."""
-    v = sorted(values)
-    n, k = len(v), (len(v) - 1) // 4
-    mid = n // 2
-    median = v[mid] if n % 2 else (v[mid - 1] + v[mid]) / 2
-    return median, v[k], v[n - 1 - k]
+    """The median and the first and third quartiles of two or more ``values`` (linear
+    interpolation between ranks, the "inclusive" method: min and max are the 0th and 100th
+    percentiles)."""
+    q1, median, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return median, q1, q3
 
 
 def paired_ratios(mine, ref):
@@ -343,8 +371,10 @@ def _fmt_ms(ms):
 def format_tables(results, workloads, libs, skipped):
     """Markdown tables (one for the timed workloads, one for memory) from the measurements."""
     by = {(r["lib"], r["workload"]): r for r in results}
-    lines = ["| workload | library | ms / iter | vs torch | vs numpy | cpu ms | initial loss | note |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+    lines = []
+    if any(w != "memory" for w in workloads):
+        lines += ["| workload | library | ms / iter | vs torch | vs numpy | cpu ms | initial loss | note |",
+                  "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
     for w in workloads:
         if w == "memory":
             continue
@@ -377,8 +407,9 @@ def format_tables(results, workloads, libs, skipped):
                   "", "| workload | " + " | ".join(f"vs {lib}" for lib in peers) + " |",
                   "| --- |" + " ---: |" * len(peers)] + paired
     if "memory" in workloads:
-        lines += ["", "| library | mlp peak MiB | vs numpy | convnet peak MiB | vs numpy | "
-                      "RSS growth over flat steps (MiB) |",
+        lines += [""] if lines else []
+        lines += ["| library | mlp peak MiB | vs numpy | convnet peak MiB | vs numpy | "
+                  "RSS growth over flat steps (MiB) |",
                   "| --- | ---: | ---: | ---: | ---: | ---: |"]
         ref = {p: by.get(("numpy", p), {}).get("peak_mib") for p in MEMORY_PARTS[:2]}
         for lib in libs:
@@ -427,6 +458,8 @@ def main(argv=None):
     parser.add_argument("--worker", nargs=2, metavar=("LIB", "WORKLOAD"), help=argparse.SUPPRESS)
     parser.add_argument("--serve", nargs=2, metavar=("LIB", "WORKLOAD"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error(f"--repeat must be at least 1, got {args.repeat}")
     if args.min_time is None:
         args.min_time = 0.01 if args.quick else 0.2
     if args.pause is None:
@@ -454,9 +487,10 @@ def main(argv=None):
         print(f"skipping {lib}: {why}", file=sys.stderr)
 
     load = ", load average %.1f" % os.getloadavg()[0] if hasattr(os, "getloadavg") else ""
+    timed = [w for w in workloads if w != "memory"]
+    turns = f", median of {args.repeat} repeats taken in turns, {args.pause:g} s rest before each" if timed else ""
     header = (f"{datetime.date.today().isoformat()}, Python {platform.python_version()}, {_machine()}{load}, "
-              f"{args.threads} BLAS threads, median of {args.repeat} repeats taken in turns, "
-              f"{args.pause:g} s rest before each{' (quick sizes)' if args.quick else ''}")
+              f"{args.threads} BLAS threads{turns}{' (quick sizes)' if args.quick else ''}")
     print(header, flush=True)
     results = []
     for w in workloads:

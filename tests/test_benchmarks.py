@@ -45,15 +45,27 @@ def test_memory_parts(bench):
 
 
 def test_entry_point(tmp_path):
-    """The driver: a worker subprocess per measurement, the table on stdout, the JSON file."""
+    """The driver: a server process per library taking turns, the tables on stdout, the JSON file."""
     out = tmp_path / "bench.json"
-    proc = subprocess.run([sys.executable, os.path.join(BENCH, "run.py"), "--quick", "--libs", "minigrad",
-                           "--only", "scalar", "--repeat", "1", "--min-time", "0", "--json", str(out)],
+    proc = subprocess.run([sys.executable, os.path.join(BENCH, "run.py"), "--quick", "--libs", "numpy,minigrad",
+                           "--only", "scalar", "--repeat", "2", "--min-time", "0", "--json", str(out)],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    (r,) = json.loads(out.read_text())["results"]
-    assert r["lib"] == "minigrad" and r["workload"] == "scalar" and r["ms"] > 0
-    assert "| scalar | minigrad |" in proc.stdout
+    numpy_r, mine = json.loads(out.read_text())["results"]
+    assert mine["lib"] == "minigrad" and mine["workload"] == "scalar" and len(mine["all_ms"]) == 2
+    assert numpy_r["lib"] == "numpy" and len(numpy_r["all_ms"]) == 2
+    assert "| scalar | minigrad |" in proc.stdout and "turn by turn" in proc.stdout
+    assert "| scalar | " in proc.stdout.split("turn by turn")[1]             # the paired row
+    assert proc.stderr.count("scalar    turn") == 2
+
+
+def test_repeat_must_be_positive_and_memory_alone_has_no_timed_table(bench, capsys):
+    run = bench[0]
+    with pytest.raises(SystemExit):
+        run.main(["--repeat", "0"])
+    assert "--repeat must be at least 1" in capsys.readouterr().err
+    table = run.format_tables([], ["memory"], ["minigrad"], [])
+    assert table.startswith("| library | mlp peak MiB") and "ms / iter" not in table
 
 
 def test_serve_answers_one_timed_repeat_per_request(bench):
@@ -67,9 +79,10 @@ def test_serve_answers_one_timed_repeat_per_request(bench):
     assert len(repeats) == 2 and all(r["ms"] > 0 and r["cpu_ms"] >= 0 for r in repeats)   # stops at quit
 
 
-def test_turn_order_reverses_every_turn(bench):
+def test_turn_order_rotates_every_turn(bench):
     run = bench[0]
-    assert [run.turn_order("abc", t) for t in range(3)] == [list("abc"), list("cba"), list("abc")]
+    assert [run.turn_order("abc", t) for t in range(4)] == [list("abc"), list("bca"), list("cab"), list("abc")]
+    assert run.turn_order([], 3) == []
 
 
 def test_turns_time_every_library_and_report_a_failing_one(bench, tmp_path):
@@ -87,21 +100,26 @@ def test_turns_time_every_library_and_report_a_failing_one(bench, tmp_path):
 
 
 FAKE_LIBS = {
-    # prints to stdout at import and at every step: its lines must not be taken for replies
+    # prints to stdout from Python and from the OS level, JSON-like lines and a line left open: none
+    # of it may be taken for a reply
     "impl_chatty.py": """
+import os
 print("chatty: loading")
 NAME = "chatty"
 def version():
     return "0"
 def scalar(p):
     def step():
-        print("chatty: a step, not JSON")
+        print({"ms": -1})
+        print('{"ms": -1, "cpu_ms": -1}')
+        print(".", end="", flush=True)
+        os.write(1, b"raw bytes on fd 1, no newline")
         return 1.0
     return step
 """,
     # dies during its second timed repeat: an error row, and the other libraries go on
     "impl_dies.py": """
-import os
+import os, sys
 NAME = "dies"
 calls = [0]
 def version():
@@ -109,26 +127,55 @@ def version():
 def scalar(p):
     def step():
         calls[0] += 1
-        if calls[0] > 4:          # the first step, two warm-ups, one to calibrate, one repeat
-            print("dies: giving up", file=__import__("sys").stderr, flush=True)
+        if calls[0] > 5:   # calls 1-4: the first step, two warm-ups, calibration; 5: the first repeat
+            print("dies: giving up", file=sys.stderr, flush=True)
             os._exit(3)
         return 2.0
+    return step
+""",
+    # hangs in its first timed repeat: killed at the timeout, the others go on
+    "impl_hangs.py": """
+import time
+NAME = "hangs"
+calls = [0]
+def version():
+    return "0"
+def scalar(p):
+    def step():
+        calls[0] += 1
+        if calls[0] > 4:
+            time.sleep(600)
+        return 3.0
     return step
 """,
 }
 
 
-def test_servers_skip_stray_output_and_report_a_library_that_dies(bench, tmp_path, monkeypatch):
+def test_servers_ignore_library_output_and_report_a_library_that_dies_or_hangs(bench, tmp_path, monkeypatch):
     run = bench[0]
     for name, text in FAKE_LIBS.items():
         (tmp_path / name).write_text(text)
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))
-    args = argparse.Namespace(quick=True, min_time=0.0, threads=1, timeout=30, repeat=3, pause=0.0)
+    args = argparse.Namespace(quick=True, min_time=0.0, threads=1, timeout=15, repeat=3, pause=0.0)
     with open(tmp_path / "log.txt", "w") as log:
-        chatty, dies, mine = run.timed_in_turns("scalar", ["chatty", "dies", "minigrad"], args, log=log)
-    assert chatty["loss"] == 1.0 and len(chatty["all_ms"]) == 3
+        chatty, dies, hangs, mine = run.timed_in_turns("scalar", ["chatty", "dies", "hangs", "minigrad"],
+                                                       args, log=log)
+    assert chatty["loss"] == 1.0 and len(chatty["all_ms"]) == 3 and min(chatty["all_ms"]) > 0
     assert dies["error"] == "dies: giving up"
+    assert hangs["error"].startswith("timed out after 15 s")
     assert len(mine["all_ms"]) == 3
+    log_text = (tmp_path / "log.txt").read_text()
+    assert "turn 1/3: chatty" in log_text and "dies" in log_text.splitlines()[0]   # it ran turn 1
+
+
+def test_every_repeat_gets_the_rest_before_it(bench, tmp_path, monkeypatch):
+    run = bench[0]
+    slept = []
+    monkeypatch.setattr(run, "_rest", slept.append)
+    args = argparse.Namespace(quick=True, min_time=0.0, threads=1, timeout=60, repeat=2, pause=0.125)
+    with open(tmp_path / "log.txt", "w") as log:
+        run.timed_in_turns("scalar", ["minigrad", "numpy"], args, log=log)
+    assert slept == [0.125] * 4
 
 
 def test_paired_ratios_compare_turn_by_turn_and_show_in_the_table(bench):
@@ -137,15 +184,15 @@ def test_paired_ratios_compare_turn_by_turn_and_show_in_the_table(bench):
     mine = {"lib": "minigrad", "workload": "mlp", "ms": 6.0, "cpu_ms": 6.0, "loss": 1.0, "all_ms": [5.0, 12.0, 9.0]}
     peer = {"lib": "torch", "workload": "mlp", "ms": 10.0, "cpu_ms": 10.0, "loss": 1.0, "all_ms": [10.0, 20.0, 10.0]}
     median, lo, hi = run.paired_ratios(mine, peer)
-    assert (round(median, 6), round(lo, 6), round(hi, 6)) == (0.6, 0.5, 0.9)
+    assert (round(median, 6), round(lo, 6), round(hi, 6)) == (0.6, 0.55, 0.75)    # interpolated quartiles
     assert run.paired_ratios(mine, {"all_ms": [1.0, 2.0]}) is None          # turns do not match
     assert run.paired_ratios({"all_ms": [1.0]}, {"all_ms": [2.0]}) is None  # one turn: nothing to pair
     even = run.paired_ratios({"all_ms": [1.0, 3.0]}, {"all_ms": [1.0, 1.0]})
     assert even[0] == 2.0                                                    # mean of the middle two
     # nine turns: the quartiles are the 3rd and 7th ratios, not the extremes
-    nine = run.paired_ratios({"all_ms": [float(k) for k in range(1, 10)]}, {"all_ms": [1.0] * 9})
+    nine = run.paired_ratios({"all_ms": [float(k) for k in range(9, 0, -1)]}, {"all_ms": [1.0] * 9})
     assert nine == (5.0, 3.0, 7.0)
     table = run.format_tables([mine, peer], ["mlp"], ["torch", "minigrad"], [])
-    assert "| workload | vs torch |" in table and "| mlp | 0.60x (0.50-0.90) |" in table
+    assert "| workload | vs torch |" in table and "| mlp | 0.60x (0.55-0.75) |" in table
     assert "turn by turn" not in run.format_tables([dict(mine, all_ms=None), peer], ["mlp"],
                                                     ["torch", "minigrad"], [])
