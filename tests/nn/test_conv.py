@@ -796,3 +796,42 @@ def test_relu_then_max_pool_with_arrays_that_take_no_weak_reference(monkeypatch)
     (max_pool2d((X * 1.5).relu(), 2) * mg.tensor(c)).sum().backward()
     (torch.nn.functional.max_pool2d(torch.relu(T * 1.5), 2) * torch.tensor(c)).sum().backward()
     np.testing.assert_allclose(X.grad.data, T.grad.numpy(), rtol=1e-12)
+
+
+# ***** the weight gradient's product in pieces of a long inner dimension *****
+
+@pytest.mark.parametrize("R, L, K", [(28, 5280, 16), (4, 300001, 4), (10, 3000, 64), (64, 5000, 8), (28, 2047, 16),
+                                     (32, 4096, 16), (1, 8, 1)])
+def test_long_sum_product_equals_one_product(R, L, K, monkeypatch):
+    from minigrad.nn import conv as C
+    rng = np.random.default_rng(R * L + K)
+    a, b = rng.standard_normal((R, L)), rng.standard_normal((L, K))
+    expected = a @ b
+    calls, matmul = [], np.matmul
+    monkeypatch.setattr(np, "matmul", lambda *args, **kw: calls.append(1) or matmul(*args, **kw))
+    got = C._long_sum_product(np, a, b)
+    piece = 1 << ((C._SMALL_PRODUCT // (R * K)).bit_length() - 1)
+    pieces = -(-L // piece) if R <= 32 and piece >= 1024 and L >= 2 * piece else 1
+    assert (R, L, K) not in [(28, 5280, 16), (4, 300001, 4), (32, 4096, 16)] or pieces > 2   # in pieces here
+    assert len(calls) == pieces
+    assert got.shape == (R, K) and got.dtype == expected.dtype
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-9)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_first_conv_weight_gradient_in_pieces_matches_torch(dtype):
+    """3 -> 16 channels over 5 x 32 x 33 pixels: the weight gradient's product (28 x 16 from 5,280
+    pixels) runs in pieces of 2,048 and a remainder; weight and bias gradients as PyTorch's."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((5, 3, 32, 33)).astype(dtype)
+    w = rng.standard_normal((16, 3, 3, 3)).astype(dtype)
+    b = rng.standard_normal(16).astype(dtype)
+    g = rng.standard_normal((5, 16, 32, 33)).astype(dtype)
+    W, B = mg.tensor(w, requires_grad=True), mg.tensor(b, requires_grad=True)
+    (conv2d(mg.tensor(x), W, B, padding=1) * mg.tensor(g)).sum().backward()
+    tw, tb = torch.tensor(w, requires_grad=True), torch.tensor(b, requires_grad=True)
+    (torch.nn.functional.conv2d(torch.tensor(x), tw, tb, padding=1) * torch.tensor(g)).sum().backward()
+    tol = dict(rtol=1e-4, atol=1e-3) if dtype == "float32" else dict(rtol=1e-10, atol=1e-9)
+    np.testing.assert_allclose(W.grad.numpy(), tw.grad.numpy(), **tol)
+    np.testing.assert_allclose(B.grad.numpy(), tb.grad.numpy(), **tol)
