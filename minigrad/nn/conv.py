@@ -279,8 +279,9 @@ def _grads_from_columns(xp, cols, g, K):
 # gradient: 28 x 16 summed over 65,536 pixels) runs two to four times faster in pieces of the inner
 # dimension small enough that R*K*piece stays under a million multiply-adds (OpenBLAS takes its
 # small-matrix kernels below that; 1.36 -> 0.76 ms for 28 x 16 x 65,536 here). Measured over R in
-# 8..48 and K in 8..32 (README, Performance): 0.22-0.77 of the time for R <= 28, 0.52-1.02 for
-# R = 32, and up to 1.35 for R >= 40 or pieces under 1,024, which therefore run as one product.
+# 8..48 and K in 8..32 (README, Performance): pieces of 2,048 or more took 0.22-0.77 of the time
+# for R <= 32; R >= 40, or pieces of 1,024 (0.41-1.20 between runs), were no faster or slower, and
+# run as one product.
 _SMALL_PRODUCT = 10 ** 6
 
 
@@ -289,7 +290,7 @@ def _long_sum_product(xp, a, b):
     R, L = a.shape
     K = b.shape[1]
     piece = 1 << max(0, (_SMALL_PRODUCT // max(R * K, 1)).bit_length() - 1)   # a power of two
-    if xp is not np or R > 32 or piece < 1024 or L < 2 * piece:
+    if xp is not np or R > 32 or piece < 2048 or L < 2 * piece:
         return xp.matmul(a, b)
     out = xp.matmul(a[:, :piece], b[:piece])
     part = np.empty_like(out)
