@@ -99,62 +99,38 @@ def test_turns_time_every_library_and_report_a_failing_one(bench, tmp_path):
     assert log.read_text().count("turn ") == 3
 
 
+def _fake_lib(name, body, loss):
+    """The text of a benchmark implementation ``impl_<name>`` whose scalar step runs ``body``
+    (indented under ``def step():``, with ``calls[0]`` counting the calls) and returns ``loss``."""
+    return (f"import os, sys, time\nNAME = {name!r}\ncalls = [0]\ndef version():\n    return '0'\n"
+            f"def scalar(p):\n    def step():\n        calls[0] += 1\n{body}        return {loss}\n    return step\n")
+
+
+# (calls 1-4 are the first step, two warm-ups and the calibration; call 5 is the first timed repeat)
 FAKE_LIBS = {
     # prints to stdout from Python and from the OS level, JSON-like lines and a line left open: none
     # of it may be taken for a reply
-    "impl_chatty.py": """
-import os
-print("chatty: loading")
-NAME = "chatty"
-def version():
-    return "0"
-def scalar(p):
-    def step():
-        print({"ms": -1})
+    "chatty": ("""        print({"ms": -1})
         print('{"ms": -1, "cpu_ms": -1}')
         print(".", end="", flush=True)
         os.write(1, b"raw bytes on fd 1, no newline")
-        return 1.0
-    return step
-""",
+""", 1.0),
     # dies during its second timed repeat: an error row, and the other libraries go on
-    "impl_dies.py": """
-import os, sys
-NAME = "dies"
-calls = [0]
-def version():
-    return "0"
-def scalar(p):
-    def step():
-        calls[0] += 1
-        if calls[0] > 5:   # calls 1-4: the first step, two warm-ups, calibration; 5: the first repeat
+    "dies": ("""        if calls[0] > 5:
             print("dies: giving up", file=sys.stderr, flush=True)
             os._exit(3)
-        return 2.0
-    return step
-""",
+""", 2.0),
     # hangs in its first timed repeat: killed at the timeout, the others go on
-    "impl_hangs.py": """
-import time
-NAME = "hangs"
-calls = [0]
-def version():
-    return "0"
-def scalar(p):
-    def step():
-        calls[0] += 1
-        if calls[0] > 4:
+    "hangs": ("""        if calls[0] > 4:
             time.sleep(600)
-        return 3.0
-    return step
-""",
+""", 3.0),
 }
 
 
 def test_servers_ignore_library_output_and_report_a_library_that_dies_or_hangs(bench, tmp_path, monkeypatch):
     run = bench[0]
-    for name, text in FAKE_LIBS.items():
-        (tmp_path / name).write_text(text)
+    for name, (body, loss) in FAKE_LIBS.items():
+        (tmp_path / f"impl_{name}.py").write_text(_fake_lib(name, body, loss))
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))
     args = argparse.Namespace(quick=True, min_time=0.0, threads=1, timeout=15, repeat=3, pause=0.0)
     with open(tmp_path / "log.txt", "w") as log:
