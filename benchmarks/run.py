@@ -88,16 +88,24 @@ def _timed_repeat(step, iters):
     return (time.perf_counter() - t0) / iters * 1e3, (time.process_time() - c0) / iters * 1e3
 
 
-def _prepare(lib, workload, quick, threads):
-    """Import library ``lib``'s implementation, set its thread count and build the step of a timed
-    workload; returns (module, problem, step)."""
+def _load(lib, threads):
+    """The problems module and library ``lib``'s implementation, with its thread count set."""
     sys.path.insert(0, HERE)
     import problems
     mod = importlib.import_module(f"impl_{lib}")
     if hasattr(mod, "setup"):
         mod.setup(threads)
+    return problems, mod
+
+
+def _start(lib, workload, quick, threads, min_time):
+    """Build a timed workload's step and run it once (its loss is the first step's, before any
+    update), then warm it up; returns (module, problem, step, loss, iterations per repeat)."""
+    problems, mod = _load(lib, threads)
     problem = problems.PROBLEMS[workload](quick)
-    return mod, problem, getattr(mod, workload)(problem)
+    step = getattr(mod, workload)(problem)
+    loss = float(step())
+    return mod, problem, step, loss, _calibrate(step, min_time)
 
 
 def _summary(lib, workload, version, loss, iters, ops, all_ms, all_cpu):
@@ -123,9 +131,7 @@ def serve(lib, workload, quick, min_time, threads, inp=None, out=None):
         out = os.fdopen(os.dup(1), "w", buffering=1)       # the replies' own copy of stdout
         os.dup2(2, 1)                                        # the library's prints go to stderr
         sys.stdout = sys.stderr
-    mod, problem, step = _prepare(lib, workload, quick, threads)
-    loss = float(step())                                  # the first step's loss: before any update
-    iters = _calibrate(step, min_time)
+    mod, problem, step, loss, iters = _start(lib, workload, quick, threads, min_time)
     print(json.dumps({"version": mod.version(), "loss": loss, "iters": iters, "ops": problem.get("ops")}),
           file=out, flush=True)
     for line in inp:
@@ -139,17 +145,11 @@ def worker(lib, workload, quick, repeat, min_time, threads):
     """Run one measurement in this process and return its result as a dict: a timed workload's
     repeats back to back, or one memory part."""
     if workload in PROBLEMS_TIMED:
-        mod, problem, step = _prepare(lib, workload, quick, threads)
-        loss = float(step())
-        iters = _calibrate(step, min_time)
+        mod, problem, step, loss, iters = _start(lib, workload, quick, threads, min_time)
         times = [_timed_repeat(step, iters) for _ in range(repeat)]
         return _summary(lib, workload, mod.version(), loss, iters, problem.get("ops"),
                         [t[0] for t in times], [t[1] for t in times])
-    sys.path.insert(0, HERE)
-    import problems
-    mod = importlib.import_module(f"impl_{lib}")
-    if hasattr(mod, "setup"):
-        mod.setup(threads)
+    problems, mod = _load(lib, threads)
     result = {"lib": lib, "workload": workload, "version": mod.version()}
     sizes = problems.sizes("memory", quick)
     if workload in ("memory-mlp", "memory-convnet"):
