@@ -276,7 +276,7 @@ def _grads_from_columns(xp, cols, g, K):
 
 
 # NOTE: speed. A product with a long inner dimension and a tiny output (a first conv's weight
-# gradient: 28 x 16 summed over 65,536 pixels) runs two to four times faster in pieces of the inner
+# gradient: 28 x 16 summed over 65,536 pixels) runs 1.3 to 4.5 times faster in pieces of the inner
 # dimension small enough that R*K*piece stays under a million multiply-adds (OpenBLAS takes its
 # small-matrix kernels below that; 1.36 -> 0.76 ms for 28 x 16 x 65,536 here). Measured over R in
 # 8..48 and K in 8..32 (README, Performance): pieces of 2,048 or more took 0.22-0.77 of the time
