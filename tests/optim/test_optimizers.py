@@ -214,13 +214,27 @@ def test_equal_to_torch(cls, kwargs):
     _assert_trajectories(ours, theirs, rtol=1e-6, atol=1e-12)
 
 
+def _rows_for_pieces(piece_bytes, cols):
+    """Rows of a float64 (rows, cols) array that spans two and a half update pieces (a short tail)."""
+    return 5 * piece_bytes // (2 * 8 * cols) + 1
+
+
 @pytest.mark.parametrize("cls,kwargs", CONFIGS, ids=IDS)
 def test_updates_in_cache_sized_pieces_equal_whole_array_updates(cls, kwargs, monkeypatch):
     """Big parameters are updated piece by piece (C- and column-major alike); the trajectory is bit
     for bit the one of whole-array updates."""
-    from minigrad.optim import optimizer
+    from minigrad.optim import optimizer, optimizers
     rng = np.random.default_rng(7)
-    start = [rng.standard_normal((300, 500)), np.asfortranarray(rng.standard_normal((500, 300)))]
+    rows = _rows_for_pieces(optimizer._PIECE_BYTES, 300)
+    calls = []                                  # (whole calls, piece updates) per in_pieces call
+    real = optimizers.in_pieces
+
+    def counting(update, *arrays):
+        n = []
+        real(lambda *a: (n.append(1), update(*a))[1], *arrays)
+        calls.append(len(n))
+    monkeypatch.setattr(optimizers, "in_pieces", counting)
+    start = [rng.standard_normal((300, rows)), np.asfortranarray(rng.standard_normal((rows, 300)))]
     grads = [[rng.standard_normal(a.shape) for a in start] for _ in range(3)]
 
     def trajectory():
@@ -236,6 +250,7 @@ def test_updates_in_cache_sized_pieces_equal_whole_array_updates(cls, kwargs, mo
             opt.step()
         return [p.data.copy() for p in params]
     pieces = trajectory()
+    assert calls and all(n == 3 for n in calls), calls          # 2.5 pieces: two and a tail
     monkeypatch.setattr(optimizer, "_PIECE_BYTES", 1 << 40)     # one piece: the whole array
     whole = trajectory()
     for a, b in zip(pieces, whole):
@@ -269,9 +284,9 @@ def test_a_gradient_laid_out_unlike_its_parameter_gives_the_same_steps(cls, kwar
     """A C-ordered gradient set by hand on a column-major parameter is copied into the
     parameter's layout once (speed): the trajectory is bit for bit the one of a gradient laid out
     as the parameter, and the update runs in pieces."""
-    from minigrad.optim import optimizers
+    from minigrad.optim import optimizer, optimizers
     rng = np.random.default_rng(11)
-    start = np.asfortranarray(rng.standard_normal((500, 300)))
+    start = np.asfortranarray(rng.standard_normal((_rows_for_pieces(optimizer._PIECE_BYTES, 300), 300)))
     grads = [rng.standard_normal(start.shape) for _ in range(3)]
     split = []
     real = optimizers.in_pieces
