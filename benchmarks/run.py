@@ -289,18 +289,27 @@ def _rest(seconds):
 
 
 def turn_order(libs, turn):
-    """The libraries' order in turn ``turn``, rotated by one each turn (A B C, B C A, C A B, ...):
-    every library takes every place, and runs after each of the others as often."""
+    """The libraries' order in turn ``turn``: a row of a Williams design. Over a cycle of n turns
+    (2n for an odd number n of libraries) every library takes every place equally often and runs
+    right after each other library equally often, so a library that leaves the machine slower or
+    faster for the next one (spinning threads, warm or evicted caches) does so to all alike. (A
+    plain rotation, A B C, B C A, C A B, always runs B right after A and never right after C.)"""
     libs = list(libs)
-    k = turn % len(libs) if libs else 0
-    return libs[k:] + libs[:k]
+    n = len(libs)
+    if n == 0:
+        return []
+    # the first row 0, 1, n-1, 2, n-2, ...; row r adds r to each; an odd n also needs the rows reversed
+    first = [0] + [(k + 1) // 2 if k % 2 else n - k // 2 for k in range(1, n)]
+    row = turn % (n if n % 2 == 0 else 2 * n)
+    order = [libs[(i + row) % n] for i in first]
+    return order[::-1] if row >= n else order
 
 
 def timed_in_turns(workload, libs, args, log=sys.stderr):
     """Every library's repeats of one timed workload, taken in turns.
 
     Each library runs in a process of its own, set up and warmed up first. Then, turn by turn, each
-    library runs one repeat while the others wait idle, in an order rotated every turn
+    library runs one repeat while the others wait idle, in an order that changes every turn
     (``turn_order``). A repeat lasts about ``args.min_time`` seconds, so the repeats of one turn fall
     within ``len(libs) * (min_time + pause)`` seconds (2 s for five libraries by default), and a slow
     spell of a shared machine, which lasts seconds to minutes, mostly falls on all of them; each

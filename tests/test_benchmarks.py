@@ -1,6 +1,7 @@
 """Smoke test of the benchmark instrument on tiny sizes, minigrad only: every workload runs, and
 minigrad's initial losses equal the hand-written NumPy reference's (so both do the same computation)."""
 import argparse
+import collections
 import io
 import json
 import os
@@ -79,9 +80,22 @@ def test_serve_answers_one_timed_repeat_per_request(bench):
     assert len(repeats) == 2 and all(r["ms"] > 0 and r["cpu_ms"] >= 0 for r in repeats)   # stops at quit
 
 
-def test_turn_order_rotates_every_turn(bench):
+@pytest.mark.parametrize("n", range(1, 8))
+def test_turn_orders_are_balanced(bench, n):
+    """Over one cycle of turns (n for an even number of libraries, 2n for an odd one) every library
+    takes every place equally often and runs right after each other library equally often (a
+    Williams design): a library that slows the next one down, or speeds it up, does so to all."""
     run = bench[0]
-    assert [run.turn_order("abc", t) for t in range(4)] == [list("abc"), list("bca"), list("cab"), list("abc")]
+    libs = [f"lib{i}" for i in range(n)]
+    cycle = n if n % 2 == 0 else 2 * n
+    orders = [run.turn_order(libs, t) for t in range(cycle)]
+    assert all(sorted(o) == libs for o in orders)
+    places = collections.Counter((lib, place) for o in orders for place, lib in enumerate(o))
+    assert set(places.values()) == {cycle // n} and len(places) == n * n
+    follows = collections.Counter(pair for o in orders for pair in zip(o, o[1:]))
+    if n > 1:
+        assert len(follows) == n * (n - 1) and set(follows.values()) == {cycle // n}
+    assert run.turn_order(libs, cycle) == orders[0]                # the cycle repeats
     assert run.turn_order([], 3) == []
 
 
