@@ -289,20 +289,26 @@ def _rest(seconds):
 
 
 def turn_order(libs, turn):
-    """The libraries' order in turn ``turn``: a row of a Williams design. Over a cycle of n turns
-    (2n for an odd number n of libraries) every library takes every place equally often and runs
-    right after each other library equally often, so a library that leaves the machine slower or
-    faster for the next one (spinning threads, warm or evicted caches) does so to all alike. (A
-    plain rotation, A B C, B C A, C A B, always runs B right after A and never right after C.)"""
+    """The libraries' order in turn ``turn``: a row of a Williams design. Over a whole cycle of n
+    turns (2n for an odd number n of libraries) every library takes every place equally often and,
+    within the turns, runs right after each other library equally often, so a library that leaves
+    the machine slower or faster for the next one (spinning threads, warm or evicted caches) does so
+    to all alike. (A plain rotation, A B C, B C A, C A B, always runs B right after A, never right
+    after C.) Across the joins between turns the balance is partial: for an odd n no library runs
+    right after itself (for n = 3 every pair is balanced, joins included); for an even n the joins
+    repeat the same n pairs."""
     libs = list(libs)
     n = len(libs)
     if n == 0:
         return []
-    # the first row 0, 1, n-1, 2, n-2, ...; row r adds r to each; an odd n also needs the rows reversed
+    # the first row 0, 1, n-1, 2, n-2, ...; row r adds r to each. An odd n also needs the rows
+    # reversed; taking row -r there (the same set of rows) keeps a library from following itself
+    # across the join of two turns
     first = [0] + [(k + 1) // 2 if k % 2 else n - k // 2 for k in range(1, n)]
     row = turn % (n if n % 2 == 0 else 2 * n)
-    order = [libs[(i + row) % n] for i in first]
-    return order[::-1] if row >= n else order
+    if row < n:
+        return [libs[(i + row) % n] for i in first]
+    return [libs[(i - row) % n] for i in first][::-1]
 
 
 def timed_in_turns(workload, libs, args, log=sys.stderr):
@@ -454,8 +460,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", action="append", choices=WORKLOADS, help="run only this workload (repeatable)")
     parser.add_argument("--libs", help="comma-separated libraries (default: all installed)")
-    parser.add_argument("--repeat", type=int, default=9,
-                        help="timed repeats per library, taken in turns; the median is reported")
+    parser.add_argument("--repeat", type=int, default=10,
+                        help="timed repeats per library, taken in turns (the orders balance over whole "
+                             "cycles: n turns for n libraries, 2n for an odd n; 10 for all five); the "
+                             "median is reported")
     parser.add_argument("--min-time", type=float, default=None, help="seconds per repeat (0.2; quick: 0.01)")
     parser.add_argument("--pause", type=float, default=None,
                         help="seconds of rest before each repeat, for the last library's threads to go idle "

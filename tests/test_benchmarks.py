@@ -97,6 +97,11 @@ def test_turn_orders_are_balanced(bench, n):
         assert len(follows) == n * (n - 1) and set(follows.values()) == {cycle // n}
     assert run.turn_order(libs, cycle) == orders[0]                # the cycle repeats
     assert run.turn_order([], 3) == []
+    joins = collections.Counter((a[-1], b[0]) for a, b in zip(orders, orders[1:] + orders[:1]))
+    if n % 2 and n > 1:                                            # across turns: never after itself
+        assert all(a != b for a, b in joins)
+    if n == 3:                                                     # and for three, joins balanced too
+        assert set((follows + joins).values()) == {3} and len(follows + joins) == 6
 
 
 def test_turns_time_every_library_and_report_a_failing_one(bench, tmp_path):

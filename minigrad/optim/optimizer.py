@@ -11,12 +11,12 @@ from ..tensor import Tensor
 
 
 # NOTE: speed. An update such as ``x -= lr * g`` on a multi-MiB parameter writes its temporary
-# ``lr * g`` out to memory and reads it back; in pieces every temporary is reused from the cache.
-# Each piece costs a few Python-level ufunc calls, which run cold right after the backward's GEMMs,
-# so the pieces are 1 MiB, not the L2-sized 256 KiB first used: paired in-process on the mlp train
-# step (3072 x 512 weight), 1 MiB pieces took 0.973-0.991 of 256 KiB's time; 256 KiB was no faster
-# than the whole array (README, Performance). Each piece runs the same arithmetic, in the same
-# order, so the result is bit for bit the same.
+# ``lr * g`` out to memory and reads it back; in pieces each temporary stays in the caches (L2 or
+# L3). Each piece costs a few Python-level ufunc calls, which run cold right after the backward's
+# GEMMs, so the pieces are 1 MiB, not the L2-sized 256 KiB first used. Paired in-process on the mlp
+# train step (3072 x 512 weight), 1 MiB pieces took 0.973, 0.983 and 0.991 of 256 KiB's time, and
+# there 256 KiB pieces were no faster than the whole array (README, Performance, thirteenth round).
+# Each piece runs the same arithmetic, in the same order, so the result is bit for bit the same.
 _PIECE_BYTES = 1 << 20
 
 

@@ -226,7 +226,7 @@ def test_updates_in_cache_sized_pieces_equal_whole_array_updates(cls, kwargs, mo
     from minigrad.optim import optimizer, optimizers
     rng = np.random.default_rng(7)
     rows = _rows_for_pieces(optimizer._PIECE_BYTES, 300)
-    calls = []                                  # (whole calls, piece updates) per in_pieces call
+    calls = []                                  # the number of update calls of each in_pieces call
     real = optimizers.in_pieces
 
     def counting(update, *arrays):
