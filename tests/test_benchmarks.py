@@ -83,8 +83,9 @@ def test_serve_answers_one_timed_repeat_per_request(bench):
 @pytest.mark.parametrize("n", range(1, 8))
 def test_turn_orders_are_balanced(bench, n):
     """Over one cycle of turns (n for an even number of libraries, 2n for an odd one) every library
-    takes every place equally often and runs right after each other library equally often (a
-    Williams design): a library that slows the next one down, or speeds it up, does so to all."""
+    takes every place equally often and, within the turns, runs right after each other library
+    equally often (a Williams design): a library that slows the next one down, or speeds it up,
+    does so to all. Across the joins of turns, an odd number never runs one after itself."""
     run = bench[0]
     libs = [f"lib{i}" for i in range(n)]
     cycle = n if n % 2 == 0 else 2 * n
