@@ -296,6 +296,7 @@ class Function:
     Non-tensor arguments go as keywords to ``apply`` and on to ``forward``.
     """
     saves_inputs = None     # indices of inputs whose values backward reads; None means all
+    _out_version = 0        # the output's version when this gate made its value (an in-place op: 1+)
     # {i: the inputs whose values the gradient of input i reads}, for a gate whose gradients read
     # different inputs: only those of the gradients needed are version-checked (x * c, with c
     # constant, reads only c: changing x in place afterwards is fine, as in PyTorch)
@@ -497,7 +498,7 @@ class Function:
                     f"(e.g. `x = x + 1` instead of `x += 1`) or .clone() before changing it.")
         if self.saves_output:
             out = self.output
-            if out is not None and out._version != 0 and out.grad_fn is self:
+            if out is not None and out._version != self._out_version and out.grad_fn is self:
                 raise RuntimeError(
                     f"the output of gate {self.label} (shape {out.shape}) was modified by an "
                     f"in-place operation, but backward needs its value. Use an out-of-place op.")

@@ -801,6 +801,7 @@ class Tensor:
             self._base = None                   # new memory (a view made by a gate went the other way)
         result.grad_fn._out = weakref.ref(self)
         self._version += 1
+        result.grad_fn._out_version = self._version     # the value its gate made (version check)
         if getattr(self, "_views", None):
             self._remake_views(old_memory)
         return self

@@ -118,6 +118,27 @@ def test_rebased_output_keeps_the_old_value_for_its_gate():
     np.testing.assert_allclose(x.grad.numpy(), np.exp([1.0, 2.0]))
 
 
+@pytest.mark.parametrize("op", ["exp", "tanh", "sigmoid", "sqrt"])
+def test_an_inplace_op_whose_gate_reads_its_output_backpropagates(op):
+    """An in-place op (``Tensor._inplace``, the machinery of add_, relu(inplace=True) and the rest)
+    whose gate reads its output leaves the tensor at version 1 with that gate: that is the value the
+    gate made, not a later change. A change after it, under no_grad, is one, and backward refuses it."""
+    x = mg.tensor([0.5, 1.0, 2.0], dtype="float64", requires_grad=True)
+    getattr(x * 1.0, op)().sum().backward()
+    expected, x.grad = x.grad.data.copy(), None
+    h = x * 1.0
+    y = h._inplace(getattr(mg.Tensor, op))
+    assert y is h and h._version == 1
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, expected)
+    h = x * 1.0
+    y = h._inplace(getattr(mg.Tensor, op)).sum()
+    with mg.no_grad():
+        h.mul_(2.0)
+    with pytest.raises(RuntimeError, match=r"output of gate .* modified by an in-place operation"):
+        y.backward()
+
+
 def test_unsaved_input_may_change_in_place():
     x = mg.tensor([1.0, 2.0], requires_grad=True)
     h = x * 1.0
