@@ -594,10 +594,25 @@ class MaxPool2dGate(Function):
         record_kink("MaxPool2d", self.switches)
         return xp.take_along_axis(win, self.switches[..., None], axis=-1)[..., 0]
 
+    def _premask(self, g):
+        """``g`` masked by ReLU's pooled mask, in the layout the scatter reads.
+
+        NOTE: speed. The mask has the pooled output's layout (channel-major after a channel-major
+        conv), and g may be a view of a padded grid (the next conv's input gradient); a multiply
+        over both runs one short row at a time (0.5-0.6 ms on layer 1's 1 MB in a train step). Copied
+        first into the switches' layout, the multiply is one flat pass and the scatter copies nothing:
+        the pool's backward took 0.90-0.94 of the time, the convnet step 0.98-0.99 (paired).
+        """
+        passes, sw = self._passes, self.switches
+        if isinstance(sw, _TileSwitches) and sw.swapped:
+            return _masked(_contiguous(self.xp, g.transpose(1, 0, 2, 3)),
+                           passes.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+        return _masked(_contiguous(self.xp, g), passes)
+
     def backward(self, g):
         relu, y = self.parents[0], self.inputs[0]          # (the gate y had when this one was made)
         if self._passes is not None and not relu._freed and y.grad_fn is relu and grad_unobserved(y):
-            gx = _SwitchScatter.apply(Tensor._wrap(_masked(g.data, self._passes)), switches=self.switches,
+            gx = _SwitchScatter.apply(Tensor._wrap(self._premask(g.data)), switches=self.switches,
                                       shape=self.shape, geom=self.geom)
             # (weakly: if the engine adds another gradient to it, the array goes with the sum)
             try:

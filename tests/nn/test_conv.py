@@ -672,6 +672,54 @@ def test_relu_then_max_pool_matches_torch(case, zeros, inplace):
     np.testing.assert_allclose(X.grad.data, T.grad.numpy(), rtol=1e-12, atol=0)
 
 
+def _conv_relu_pool_conv(x, w1, b1, w2, lib):
+    """conv -> relu -> max_pool2d(2) -> conv, in minigrad or torch."""
+    if lib is mg:
+        return conv2d(max_pool2d(conv2d(x, w1, b1, padding=1).relu(), 2), w2, padding=1)
+    F = lib.nn.functional
+    return F.conv2d(F.max_pool2d(lib.relu(F.conv2d(x, w1, b1, padding=1)), 2), w2, padding=1)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(1, 4), st.integers(1, 4), st.integers(1, 3), st.sampled_from([(4, 4), (6, 8), (5, 7)]),
+       st.booleans(), st.integers(0, 2 ** 16))
+def test_conv_relu_pool_conv_matches_torch(n, c_in, c_mid, hw, zeros, seed):
+    """The notes' conv-relu-pool block between two convs: values and every gradient against torch."""
+    torch = pytest.importorskip("torch")
+    _check_conv_relu_pool_conv(torch, (n, c_in) + hw, c_mid, zeros, seed)
+
+
+@pytest.mark.parametrize("zeros", [False, True])
+def test_conv_relu_pool_conv_in_the_channel_major_layout_matches_torch(zeros):
+    """At a convnet's sizes the conv's output, and so ReLU's and the pool's, is channel-major (work
+    arrays), so the pool's switches and ReLU's pooled mask are too, while the gradient arriving at the
+    pool is a view of the next conv's padded grid: the fused backward must line the three up."""
+    torch = pytest.importorskip("torch")
+    _check_conv_relu_pool_conv(torch, (5, 2, 32, 40), 8, zeros, 3, channel_major=True)
+
+
+def _check_conv_relu_pool_conv(torch, shape, c_mid, zeros, seed, channel_major=False):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape)
+    w1, b1 = rng.standard_normal((c_mid, shape[1], 3, 3)), rng.standard_normal(c_mid)
+    w2 = rng.standard_normal((2, c_mid, 3, 3))
+    if zeros:
+        b1 -= 3.0                                                   # many relu zeros: pooled ties
+    ours = [mg.tensor(a, requires_grad=True) for a in (x, w1, b1, w2)]
+    theirs = [torch.tensor(a, requires_grad=True) for a in (x, w1, b1, w2)]
+    out = _conv_relu_pool_conv(*ours, mg)
+    if channel_major:                                               # the layout this test is about
+        pool = out.grad_fn.inputs[0].grad_fn
+        assert pool.switches.swapped and pool._passes is not None
+    tout = _conv_relu_pool_conv(*theirs, torch)
+    g = rng.standard_normal(out.shape)
+    out.backward(mg.tensor(g))
+    tout.backward(torch.tensor(g))
+    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-10, atol=1e-10)
+    for a, t in zip(ours, theirs):
+        np.testing.assert_allclose(a.grad.data, t.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+
 def test_relu_then_max_pool_skips_relu_full_size_pass_unless_its_gradient_is_observed(monkeypatch):
     """The fused backward runs no full-size mask multiply; a hook, retain_grad, mg.grad of the
     ReLU output or a recorded backward (create_graph) see dL/dy unmasked, as torch's, so there the
