@@ -125,12 +125,11 @@ def _lstm_local(a, c_prev, tc, cat):
 
 
 def _gate_vectors(xp, H, dtype):
-    """Per-column constants over the four gates (i, f, g, o): ``half`` (0.5, 0.5, 1, 0.5), which
-    turns the pre-activations into the arguments of one tanh pass and its results into the gates
-    (sigmoid(z) = 0.5 tanh(z / 2) + 0.5), and ``is_g`` (0, 0, 1, 0)."""
+    """Per-column constants over the four gates (i, f, g, o): ``scale`` (-1, -1, -2, -1), which
+    turns the pre-activations into the exponents of one sigmoid pass, and ``is_g`` (0, 0, 1, 0)."""
     is_g = xp.zeros(4 * H, dtype=dtype)
     is_g[2 * H:3 * H] = 1
-    return 0.5 + 0.5 * is_g, is_g
+    return -1.0 - is_g, is_g
 
 
 def _saved_views(saved, N, H):
@@ -151,15 +150,17 @@ class _LSTMScan(Function):
     # slices whose backward scatters into (N, 4H) zero buffers, 3 sigmoids, 2 tanhs, ...); here the
     # forward is the hand-written NumPy recurrence (one (N, H) @ (H, 4H) multiply per step) that
     # also fills in each step's local gradients into preallocated buffers, and the backward is 8
-    # array ops per step. The four activations take one tanh pass, with sigmoid(z) = 0.5 tanh(z / 2)
-    # + 0.5: the weights and inputs are scaled by (0.5, 0.5, 1, 0.5) once per pass, and the results
-    # by the same vector plus (0.5, 0.5, 0, 0.5) (20 array ops per step instead of 31; README,
-    # Performance). numpy 2.4's float32 tanh is now faster than its exp (8 against 10 us on
-    # (32, 512)); the older 1 / (1 + e^-z) form, with tanh(z) = 2 sigmoid(2z) - 1, took 5 ops where
-    # this takes 3, and the LSTM step took 0.98 of its time (paired). 0.5 tanh(z / 2) + 0.5 is off
-    # by about one rounding unit in absolute terms (more than 1 / (1 + e^-z) in relative terms when a
-    # gate is near 0); the tests hold it to the composed cells at rtol 1e-12 (atol 1e-14) in float64.
-    # Whole-sequence temporaries come from the work-array pool: each fresh multi-MB array costs page faults (5,200 per step once).
+    # array ops per step. The four activations take one sigmoid pass, 1 / (1 + e^-z), with the
+    # g columns doubled, and then tanh(z) = 2 sigmoid(2z) - 1 on those: the weights and inputs are
+    # scaled by (-1, -1, -2, -1) once per pass, so e^-z needs no negation per step (22 array ops
+    # per step instead of 31; README, Performance). A float32 np.tanh over all four gates would be
+    # one op but slower than exp (45 vs 22 us on (32, 512) here). 2 sigmoid(2z) - 1 is off by about
+    # one rounding unit in absolute terms (more than np.tanh in relative terms when g is near 0);
+    # the tests hold it to the composed cells at rtol 1e-12 in float64. (numpy 2.4's float32 tanh is
+    # faster than its exp, and 0.5 tanh(z / 2) + 0.5 made the step 2% faster, but it loses relative
+    # accuracy in nearly closed gates: a float32 gate at z = -10 off by 2e-4 of itself, 0 from
+    # z = -17.3; not kept.) Whole-sequence temporaries come
+    # from the work-array pool: each fresh multi-MB array costs page faults (5,200 per step once).
     # With a graph being recorded (double backward) the backward is written in Tensor ops on
     # activations rebuilt from the inputs by the composed ops (``_recompute``), so it is differentiable.
     # every input: the array backward reads only w_hh, but with create_graph _recompute rebuilds
@@ -174,16 +175,15 @@ class _LSTMScan(Function):
         self.reverse = reverse
         dt = xw.dtype
         keep = is_grad_enabled() and any(x.requires_grad for x in self.inputs)   # backward will run
-        half, is_g = _gate_vectors(xp, H, dt)
-        shift = 1.0 - half
-        # the bias added and the columns scaled into tanh's arguments (the note above), for all steps at once
+        scale, is_g = _gate_vectors(xp, H, dt)
+        # the bias added and the columns scaled into exponents (see the note above), for all steps at once
         zx = _scratch.empty(xp, (T, N, G), dt)
         if b is not None:
             xp.add(xw, b, out=zx)
-            zx *= half
+            zx *= scale
         else:
-            xp.multiply(xw, half, out=zx)
-        w_t = w_hh.T * half                                   # (H, 4H), scaled like zx
+            xp.multiply(xw, scale, out=zx)
+        w_t = w_hh.T * scale                                  # (H, 4H), scaled like zx
         a = xp.empty((N, G), dtype=dt)                        # this step's i, f, g, o
         # the big arrays come from the pool of work arrays, reused once nothing holds them: fresh
         # multi-MiB arrays cost a page fault per 4 KiB (see backend.WorkArrayPool)
@@ -197,33 +197,38 @@ class _LSTMScan(Function):
             local_all, f_all, dc_dh_all = _saved_views(saved, N, H)
             d = xp.empty((N, G), dtype=dt)
         h, c = h0, c0
-        for t in (range(T - 1, -1, -1) if reverse else range(T)):
-            xp.matmul(h, w_t, out=a)
-            a += zx[t]
-            xp.tanh(a, out=a)                                 # tanh(z / 2); tanh(z) in the g columns
-            a *= half
-            a += shift                                        # sigmoid(z) = 0.5 tanh(z / 2) + 0.5
-            i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-            c_prev = c
-            c = f * c_prev
-            c += i * g
-            tc = xp.tanh(c)
-            if keep:
-                h_prev[t] = h
-                f_all[t] = f
-                # local = (g, c_prev, i, tc) * (i', f', 1 - g^2, o'), with y' = y (1 - y) for a
-                # sigmoid y and 1 - g^2 = (1 - g)(1 + g): both are (1 - a)(a + is_g)
-                local = local_all[t]
-                xp.concatenate((g, c_prev, i, tc), axis=1, out=local)
-                xp.subtract(1.0, a, out=d)
-                d *= a + is_g
-                local *= d
-                dc_dh = dc_dh_all[t]                          # o (1 - tanh^2 c)
-                xp.multiply(tc, tc, out=dc_dh)
-                xp.subtract(1.0, dc_dh, out=dc_dh)
-                dc_dh *= o
-            h = out[t]
-            xp.multiply(o, tc, out=h)
+        # e^-z overflows to inf for z << 0, and 1/inf is the exact 0
+        with np.errstate(over="ignore"):
+            for t in (range(T - 1, -1, -1) if reverse else range(T)):
+                xp.matmul(h, w_t, out=a)
+                a += zx[t]
+                xp.exp(a, out=a)
+                a += 1.0
+                xp.reciprocal(a, out=a)                           # sigmoid(z); sigmoid(2z) in the g columns
+                g = a[:, 2 * H:3 * H]
+                g *= 2.0
+                g -= 1.0                                          # tanh(z) = 2 sigmoid(2z) - 1
+                i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+                c_prev = c
+                c = f * c_prev
+                c += i * g
+                tc = xp.tanh(c)
+                if keep:
+                    h_prev[t] = h
+                    f_all[t] = f
+                    # local = (g, c_prev, i, tc) * (i', f', 1 - g^2, o'), with y' = y (1 - y) for a
+                    # sigmoid y and 1 - g^2 = (1 - g)(1 + g): both are (1 - a)(a + is_g)
+                    local = local_all[t]
+                    xp.concatenate((g, c_prev, i, tc), axis=1, out=local)
+                    xp.subtract(1.0, a, out=d)
+                    d *= a + is_g
+                    local *= d
+                    dc_dh = dc_dh_all[t]                          # o (1 - tanh^2 c)
+                    xp.multiply(tc, tc, out=dc_dh)
+                    xp.subtract(1.0, dc_dh, out=dc_dh)
+                    dc_dh *= o
+                h = out[t]
+                xp.multiply(o, tc, out=h)
         out[T] = c
         if keep:
             self.saved, self.h_prev = saved, h_prev
