@@ -498,7 +498,7 @@ class Function:
                     f"(e.g. `x = x + 1` instead of `x += 1`) or .clone() before changing it.")
         if self.saves_output:
             out = self.output
-            if out is not None and out._version != self._out_version and out.grad_fn is self:
+            if out is not None and _version_of(out) != self._out_version and out.grad_fn is self:
                 raise RuntimeError(
                     f"the output of gate {self.label} (shape {out.shape}) was modified by an "
                     f"in-place operation, but backward needs its value. Use an out-of-place op.")

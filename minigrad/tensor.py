@@ -801,7 +801,8 @@ class Tensor:
             self._base = None                   # new memory (a view made by a gate went the other way)
         result.grad_fn._out = weakref.ref(self)
         self._version += 1
-        result.grad_fn._out_version = self._version     # the value its gate made (version check)
+        result.grad_fn._out_version = autograd._version_of(self)   # the value its gate made (a detach()
+        # alias counts its source's writes too: the version check must see them)
         if getattr(self, "_views", None):
             self._remake_views(old_memory)
         return self

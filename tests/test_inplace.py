@@ -139,6 +139,22 @@ def test_an_inplace_op_whose_gate_reads_its_output_backpropagates(op):
         y.backward()
 
 
+def test_an_inplace_op_through_a_detached_alias_sees_later_writes_to_its_source():
+    """d = h.detach() shares h's memory: after an in-place op on d whose gate reads its output, a
+    write to h (under no_grad, or recorded, which d follows) changes that output, and backward must
+    refuse it rather than use the changed values (found in review)."""
+    for recorded in (False, True):
+        x = mg.tensor([0.5, 1.0, 2.0], dtype="float64", requires_grad=True)
+        w = mg.tensor([1.0, 1.0, 1.0], dtype="float64", requires_grad=True)
+        h = x * 1.0
+        d = h.detach()
+        d._inplace(lambda t: (t * w).exp())
+        with mg.set_grad_enabled(recorded):
+            h.add_(1.0) if recorded else h.mul_(100.0)
+        with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+            d.sum().backward()
+
+
 def test_unsaved_input_may_change_in_place():
     x = mg.tensor([1.0, 2.0], requires_grad=True)
     h = x * 1.0
