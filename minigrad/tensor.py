@@ -134,7 +134,9 @@ class Tensor:
         return new
 
     def __copy__(self):
-        # a shallow copy shares the data, so it stays linked to the same base (not the hooks)
+        # a shallow copy shares the data, so it stays linked to the same base (not the hooks); its
+        # gate's output stays this tensor
+        autograd.link_output(self)
         t = object.__new__(type(self))
         t.__setstate__((None, dict(self._slot_values(), _views=None, _hooks=None)))
         if t._base is not None and getattr(t, "_view", None) is not None:
@@ -244,6 +246,7 @@ class Tensor:
         """Keep ``.grad`` on this non-leaf tensor after backward."""
         if self.grad_fn is not None:
             autograd.watch_outputs()
+            autograd.link_output(self)
             self._retains_grad = True
 
     @property
@@ -256,6 +259,7 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that does not require grad")
         autograd.watch_outputs()
+        autograd.link_output(self)
         if self._hooks is None:
             self._hooks = []
         self._hooks.append(hook)

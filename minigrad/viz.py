@@ -256,6 +256,7 @@ def trace(root, params=None, model=None, max_nodes=None):
         if fn is None:
             inputs[nid] = []
             continue
+        autograd.link_output(t)               # (node.obj.output: ReLU's dead-unit flags read it)
         gid, new = visit(("g", id(fn)), fn, "gate", depth + 1)
         inputs[nid] = [gid]
         if not new:

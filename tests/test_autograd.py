@@ -1,5 +1,6 @@
 """The engine: forks, accumulation, retain_grad, deep graphs, freed buffers, higher order, mg.grad,
 grad mode, hooks, user-defined gates, and memory freed by reference counting."""
+import copy
 import gc
 import inspect
 import threading
@@ -281,6 +282,58 @@ def test_a_first_hook_or_retain_grad_switches_on_output_lookups(monkeypatch):
         else:
             assert k.grad.tolist() == want_k
         assert autograd._watching[0]
+
+
+def test_a_gate_that_does_not_read_its_output_links_it_only_when_asked():
+    """Built-in gates that do not save their output make no weak link to it (one GC-tracked object
+    less per op); a hook, retain_grad(), a shallow copy or a graph trace links it, and a user's
+    gate always links it (it may read self.output without declaring saves_output)."""
+    from minigrad import viz
+
+    class UserSigmoid(mg.Function):
+        def forward(self, x): return 1 / (1 + np.exp(-x))
+        def backward(self, g): return g * self.output * (1 - self.output)
+
+    x = mg.tensor([0.5, -1.0], requires_grad=True)
+    assert (x * 2.0).grad_fn.output is None
+    t = x.tanh()
+    assert t.grad_fn.output is t                              # Tanh saves its output
+    s = UserSigmoid.apply(x)
+    assert s.grad_fn.output is s
+    for ask in (lambda y: y.register_hook(lambda g: g), lambda y: y.retain_grad(),
+                lambda y: copy.copy(y), lambda y: viz.trace(y.sum())):
+        y = x * 2.0
+        ask(y)
+        assert y.grad_fn.output is y
+    y = x * 2.0
+    c = copy.copy(y)                                          # the copy shares the gate, not the role
+    c.register_hook(lambda g: g)
+    assert y.grad_fn.output is y
+    s.sum().backward()
+    sig = 1 / (1 + np.exp(-x.data))
+    np.testing.assert_allclose(x.grad.data, sig * (1 - sig), rtol=1e-6)
+
+
+def test_a_recorded_op_leaves_four_gc_tracked_objects():
+    """Each op of a chain leaves its output, its gate, and the gate's input and parent tuples alive
+    until backward, and nothing else the cyclic GC must scan (README, Performance)."""
+    x = mg.tensor(np.ones(4, np.float32), requires_grad=True)
+    n = 300
+    gc.collect()
+    was_enabled = gc.isenabled()
+    gc.disable()                                   # (a collection would untrack some tuples)
+    try:
+        before = len(gc.get_objects())
+        y = x
+        for _ in range(n):
+            y = y * x
+        after = len(gc.get_objects())
+    finally:
+        if was_enabled:
+            gc.enable()
+    assert after - before <= 4 * n + 10, (after - before) / n
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.data, np.full(4, n + 1.0))
 
 
 def test_a_hook_registered_during_backward_fires_in_that_pass(monkeypatch):
