@@ -326,8 +326,8 @@ class Function:
         # NOTE: speed. The weak link to the output is one GC-tracked object per op, a fifth of what
         # an op leaves alive until backward (the cyclic GC is 10-15% of the overhead workload).
         # minigrad's own gates read their output only when they declare saves_output, so the others
-        # link it only when something asks for it (link_output: a hook, retain_grad, a graph
-        # picture). A user's gate may read self.output without declaring it: it always links.
+        # link it only when something asks for it (link_output: a hook, retain_grad, a shallow
+        # copy). A user's gate may read self.output without declaring it: it always links.
         cls._links_output = bool(cls.saves_output) or not cls.__module__.startswith("minigrad.")
 
     # per-instance attributes (no __slots__: gates keep what backward needs on self, by name)
@@ -354,7 +354,7 @@ class Function:
         """The output Tensor (held weakly: alive while the graph is being differentiated).
 
         minigrad's own gates that do not read their output link it only when the output gets a hook
-        or ``retain_grad()``, or the graph is traced for a picture; until then this is None.
+        or ``retain_grad()`` or is shallow-copied; until then this is None.
         """
         return self._out() if self._out is not None else None
 
@@ -526,6 +526,12 @@ _watching = [False]
 def watch_outputs():
     """Make backward look up every gate's output tensor (for hooks and retained gradients)."""
     _watching[0] = True
+
+
+def no_output():
+    """The ``_out`` of a gate whose output value no tensor holds any more (``Tensor._remake_views``):
+    it reads as no output, and ``link_output`` leaves it alone."""
+    return None
 
 
 def link_output(t):

@@ -96,8 +96,12 @@ class Tensor:
     def __getstate__(self):
         # NOTE: a view pickles as its own values: the copy shares no memory, so it keeps no link to
         # its base, and the base's graph does not travel with it (a deep copy copies the memory
-        # it views, as PyTorch's storages: __deepcopy__)
-        return (None, dict(self._slot_values(), _base=None, _view=None, _views=None))
+        # it views, as PyTorch's storages: __deepcopy__). A tensor made by a recorded gate pickles
+        # as a leaf holding its values, as in PyTorch: its graph (gates, saved buffers) stays behind.
+        state = dict(self._slot_values(), _base=None, _view=None, _views=None)
+        if self.grad_fn is not None:
+            state.update(grad_fn=None, _retains_grad=False)
+        return (None, state)
 
     def __setstate__(self, state):
         self._base = None                  # (absent from tensors pickled by older versions)
@@ -115,8 +119,13 @@ class Tensor:
         data = state.pop("data")
         for name, value in state.items():
             setattr(new, name, copy.deepcopy(value, memo))
-        if self.grad_fn is not None:
+        fn = self.grad_fn
+        if fn is not None:
             new.data = copy.deepcopy(data, memo)
+            # the copy is the output of the copied gate, as this tensor is of its own (a gate that does
+            # not read its output may not have linked it yet: Function.output)
+            if new.grad_fn is not fn and (fn._out is None or fn._out() is self):
+                new.grad_fn._out = weakref.ref(new)
             return new
         new.data = _copy_sharing(data, memo)
         # the view links (shared version counts, writes through under grad): to the copy of its
@@ -835,7 +844,8 @@ class Tensor:
                     gate, kwargs = view._view
                     fresh = gate.apply(base, **kwargs)
                     if view.grad_fn is not None:
-                        view.grad_fn._out = None            # the old gate's output is the old value
+                        # the old gate's output is the old value, held by no tensor: never link it
+                        view.grad_fn._out = autograd.no_output
                     view.data, view.grad_fn, view.requires_grad = fresh.data, fresh.grad_fn, fresh.requires_grad
                     if fresh.grad_fn is not None:
                         fresh.grad_fn._out = weakref.ref(view)

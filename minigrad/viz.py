@@ -158,6 +158,9 @@ class Node:
     cluster: tuple = ()         # scope/module path, () at the top level
     depth: int = 0              # distance from the root, in nodes
     hidden: int = 0             # for a cut marker: how many nodes it stands for
+    # for a gate: its output tensor, as the walk reached it (the gate itself may hold no link to it:
+    # see Function.output)
+    output: object = None
 
     @property
     def is_gate(self):
@@ -235,6 +238,7 @@ def trace(root, params=None, model=None, max_nodes=None):
     root_ids = {id(r) for r in roots}
     ids, nodes, inputs = {}, [], {}          # key -> node id; keys: ("t", id) tensors, ("g", id) gates
     objects = {}                              # node id -> (tensor or gate), kept for the second pass
+    outputs = {}                              # gate node id -> the tensor the walk reached it from
     queue = deque()
 
     def visit(key, obj, kind_hint, depth):
@@ -256,11 +260,11 @@ def trace(root, params=None, model=None, max_nodes=None):
         if fn is None:
             inputs[nid] = []
             continue
-        autograd.link_output(t)               # (node.obj.output: ReLU's dead-unit flags read it)
         gid, new = visit(("g", id(fn)), fn, "gate", depth + 1)
         inputs[nid] = [gid]
         if not new:
             continue
+        outputs[gid] = t
         ins = []
         for i, x in enumerate(fn.inputs):
             parent = fn.parents[i] if i < len(fn.parents) else None
@@ -289,7 +293,8 @@ def trace(root, params=None, model=None, max_nodes=None):
             continue
         obj = objects[nid]
         if hint == "gate":
-            out_nodes.append(Node(nid, "gate", obj, None, tuple(getattr(obj, "_scope", ())), depth))
+            out_nodes.append(Node(nid, "gate", obj, None, tuple(getattr(obj, "_scope", ())), depth,
+                                  output=outputs.get(nid)))
         else:
             if id(obj) in root_ids:
                 kind = "output"
@@ -418,7 +423,7 @@ def _flags(node, explode):
     """Warnings a node carries: NaN/Inf values or gradients, zero or exploding gradients, dead ReLUs."""
     flags = []
     if node.kind == "gate":
-        out = node.obj.output
+        out = node.output if node.output is not None else node.obj.output
         if node.obj.label == "ReLU" and out is not None and out.data.size:
             y = np.asarray(_numpy(out.data))
             # a unit is dead when it outputs 0 for every example of the batch (axis 0)
@@ -715,7 +720,7 @@ def text_graph(root, show_values=True, show_grads=True, digits=3, max_values=4, 
         tid, lead, cp = stack.pop()
         if tid in numbers:
             n = graph[tid]
-            lines.append(f"{lead}#{numbers[tid]} {n.name or ''} (shown above)".replace("  ", " "))
+            lines.append(f"{lead}#{numbers[tid]}{' ' + n.name if n.name else ''} (shown above)")
             continue
         numbers[tid] = len(numbers)
         lines.append(lead + describe(tid))

@@ -3,6 +3,7 @@ grad mode, hooks, user-defined gates, and memory freed by reference counting."""
 import copy
 import gc
 import inspect
+import sys
 import threading
 import weakref
 
@@ -286,8 +287,8 @@ def test_a_first_hook_or_retain_grad_switches_on_output_lookups(monkeypatch):
 
 def test_a_gate_that_does_not_read_its_output_links_it_only_when_asked():
     """Built-in gates that do not save their output make no weak link to it (one GC-tracked object
-    less per op); a hook, retain_grad(), a shallow copy or a graph trace links it, and a user's
-    gate always links it (it may read self.output without declaring saves_output)."""
+    less per op); a hook, retain_grad() or a shallow copy links it, and a user's gate always links
+    it (it may read self.output without declaring saves_output)."""
     from minigrad import viz
 
     class UserSigmoid(mg.Function):
@@ -301,10 +302,13 @@ def test_a_gate_that_does_not_read_its_output_links_it_only_when_asked():
     s = UserSigmoid.apply(x)
     assert s.grad_fn.output is s
     for ask in (lambda y: y.register_hook(lambda g: g), lambda y: y.retain_grad(),
-                lambda y: copy.copy(y), lambda y: viz.trace(y.sum())):
+                lambda y: copy.copy(y)):
         y = x * 2.0
         ask(y)
         assert y.grad_fn.output is y
+    y = x * 2.0
+    viz.trace(y.sum())                                        # a picture changes nothing
+    assert y.grad_fn.output is None
     y = x * 2.0
     c = copy.copy(y)                                          # the copy shares the gate, not the role
     c.register_hook(lambda g: g)
@@ -316,7 +320,8 @@ def test_a_gate_that_does_not_read_its_output_links_it_only_when_asked():
 
 def test_a_recorded_op_leaves_four_gc_tracked_objects():
     """Each op of a chain leaves its output, its gate, and the gate's input and parent tuples alive
-    until backward, and nothing else the cyclic GC must scan (README, Performance)."""
+    until backward, and nothing else the cyclic GC must scan (README, Performance); before Python
+    3.11 the gate's attribute dict is one more."""
     x = mg.tensor(np.ones(4, np.float32), requires_grad=True)
     n = 300
     gc.collect()
@@ -331,7 +336,8 @@ def test_a_recorded_op_leaves_four_gc_tracked_objects():
     finally:
         if was_enabled:
             gc.enable()
-    assert after - before <= 4 * n + 10, (after - before) / n
+    per_op = 4 if sys.version_info >= (3, 11) else 5        # (the gate's __dict__, before 3.11)
+    assert after - before <= per_op * n + 10, (after - before) / n
     y.sum().backward()
     np.testing.assert_allclose(x.grad.data, np.full(4, n + 1.0))
 

@@ -351,6 +351,35 @@ def test_pickled_views_hold_only_their_own_values_and_deep_copies_share_no_memor
     assert copy.copy(v)._base is v._base                    # a shallow copy shares the memory
 
 
+def test_a_tensor_made_by_a_gate_pickles_as_a_leaf_holding_its_values():
+    """As in PyTorch: requires_grad stays, the graph (gates, saved buffers) does not travel."""
+    import pickle
+    x = mg.tensor(np.linspace(-1, 1, 4000).reshape(40, 100), requires_grad=True)
+    for y in (x * 2.0, x.tanh(), (x * 2.0).relu()):
+        y.retain_grad()
+        z = pickle.loads(pickle.dumps(y))
+        assert z.grad_fn is None and z.requires_grad and not z.retains_grad
+        np.testing.assert_array_equal(z.data, y.data)
+        assert len(pickle.dumps(y)) < 1.2 * y.data.nbytes            # not x, not ReLU's mask
+        (z * z).sum().backward()
+        np.testing.assert_allclose(z.grad.data, 2 * y.data)
+        assert x.grad is None
+
+
+def test_a_deep_copy_of_a_gate_output_is_the_output_of_the_copied_gate():
+    import copy
+    for op in (lambda t: t * 2.0, lambda t: t.tanh()):
+        x = mg.tensor([0.5, -1.0], requires_grad=True)
+        y = op(x)
+        y2 = copy.deepcopy(y)
+        assert y2.grad_fn is not y.grad_fn and y2.grad_fn.output is y2
+        y2.retain_grad()
+        (y2 * 3.0).sum().backward()
+        assert y2.grad.tolist() == [3.0, 3.0] and y.grad is None and x.grad is None
+        x2 = y2.grad_fn.inputs[0]
+        assert x2 is not x and x2.grad is not None
+
+
 def test_a_transposed_weight_changed_by_the_optimiser_is_caught():
     # x @ W.T reads the view W.T for x's gradient; opt.step() changes W: PyTorch refuses the second
     # backward, so do we. Without x's gradient W.T is not read, and both allow it.

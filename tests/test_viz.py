@@ -158,6 +158,37 @@ def test_user_gate_brings_its_own_routing_note():
     assert "Double" in src and "doubles g" in src
 
 
+def test_a_node_shown_above_keeps_its_place_in_the_tree():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    a = x * 2.0
+    a.name = "a"
+    text = viz.text_graph((((a + 1.0) * (a - 1.0)) + a).sum())
+    lines = text.splitlines()
+    sub = next(i for i, line in enumerate(lines) if "Sub" in line)
+    assert lines[sub + 1] == lines[sub].split("└── ")[0] + "    ├── #4 a (shown above)", text
+    assert lines[-1] == "└── #4 a (shown above)", text
+
+
+def test_tracing_changes_nothing_after_an_inplace_op_through_a_view():
+    """u was recorded on v's old value; after v.mul_ the old view gate's output is held by no tensor.
+    Tracing (or copying a tensor the walk reaches) must not link it: every trace draws the same."""
+    import copy
+    x = mg.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+    y = x * 1.0
+    v = y[0]
+    u = v * 2.0
+    v.mul_(3.0)
+    z = v.sum() + u.sum()
+    first = viz.trace(z)
+    for node in first.tensors():
+        copy.copy(node.obj)
+    again = viz.trace(z)
+    assert again.edges == first.edges and viz.text_graph(z) == viz.text_graph(z)
+    assert u.grad_fn.parents[0].output is None
+    z.backward()
+    np.testing.assert_allclose(x.grad.data, [[5.0, 5.0, 5.0], [0.0, 0.0, 0.0]])   # 3 through v, 2 through u
+
+
 def test_dead_relu_and_dead_units_are_flagged():
     x = mg.tensor(-np.ones((4, 3)), requires_grad=True)
     src = viz.draw_graph(x.relu().sum()).source
