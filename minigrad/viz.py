@@ -423,7 +423,7 @@ def _flags(node, explode):
     """Warnings a node carries: NaN/Inf values or gradients, zero or exploding gradients, dead ReLUs."""
     flags = []
     if node.kind == "gate":
-        out = node.output if node.output is not None else node.obj.output
+        out = node.output
         if node.obj.label == "ReLU" and out is not None and out.data.size:
             y = np.asarray(_numpy(out.data))
             # a unit is dead when it outputs 0 for every example of the batch (axis 0)
